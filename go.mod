@@ -1,0 +1,3 @@
+module github.com/nix-docker/nix-docker
+
+go 1.26
