@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"github.com/nix-docker/nix-docker/init/supervise"
+)
+
+// defaultSocket is where the init listens for `ctl`; NIX_DOCKER_INIT_SOCKET
+// overrides it on both sides (tests run several inits at once).
+const defaultSocket = "/run/nix-docker-init.sock"
+
+func socketPath() string {
+	if p := os.Getenv("NIX_DOCKER_INIT_SOCKET"); p != "" {
+		return p
+	}
+	return defaultSocket
+}
+
+type ctlRequest struct {
+	Op     string `json:"op"`
+	Name   string `json:"name,omitempty"`
+	Signal string `json:"signal,omitempty"`
+}
+
+type ctlReply struct {
+	Output string `json:"output,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+func listenControl(path string, sup *supervise.Supervisor) (net.Listener, error) {
+	os.Remove(path)
+	old := syscallUmask(0o077)
+	l, err := net.Listen("unix", path)
+	syscallUmask(old)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		l.Close()
+		return nil, err
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go serveControl(c, sup)
+		}
+	}()
+	return l, nil
+}
+
+func serveControl(c net.Conn, sup *supervise.Supervisor) {
+	defer c.Close()
+	var req ctlRequest
+	if err := json.NewDecoder(bufio.NewReader(c)).Decode(&req); err != nil {
+		json.NewEncoder(c).Encode(ctlReply{Error: "bad request: " + err.Error()})
+		return
+	}
+	out, err := sup.Control(req.Op, req.Name, req.Signal)
+	rep := ctlReply{Output: out}
+	if err != nil {
+		rep.Error = err.Error()
+	}
+	json.NewEncoder(c).Encode(rep)
+}
+
+func ctl(args []string) int {
+	var req ctlRequest
+	switch {
+	case len(args) == 1 && (args[0] == "status" || args[0] == "health"):
+		req.Op = args[0]
+	case len(args) == 2 && (args[0] == "start" || args[0] == "stop" || args[0] == "restart"):
+		req.Op, req.Name = args[0], args[1]
+	case len(args) == 3 && args[0] == "signal":
+		req.Op, req.Name, req.Signal = args[0], args[1], args[2]
+	default:
+		fmt.Fprint(os.Stderr, usage)
+		return 2
+	}
+	c, err := net.DialTimeout("unix", socketPath(), 5*time.Second)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "nix-docker-init ctl: %v\n", err)
+		return 1
+	}
+	defer c.Close()
+	if err := json.NewEncoder(c).Encode(req); err != nil {
+		fmt.Fprintf(os.Stderr, "nix-docker-init ctl: %v\n", err)
+		return 1
+	}
+	var rep ctlReply
+	if err := json.NewDecoder(c).Decode(&rep); err != nil {
+		fmt.Fprintf(os.Stderr, "nix-docker-init ctl: reading reply: %v\n", err)
+		return 1
+	}
+	fmt.Print(rep.Output)
+	if rep.Error != "" {
+		fmt.Fprintf(os.Stderr, "nix-docker-init ctl: %s\n", rep.Error)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `usage:
+  nix-docker-init RUNSPEC.json                    run as PID 1
+  nix-docker-init ctl status|health               show the services
+  nix-docker-init ctl start|stop|restart NAME|all
+  nix-docker-init ctl signal NAME|all SIGNAL
+  nix-docker-init build-files                     Nix builder: write $entries into $out
+`
+
+func main() {
+	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "ctl":
+		os.Exit(ctl(os.Args[2:]))
+	case "build-files":
+		if err := buildFiles(os.Getenv("out"), os.Getenv("entries"), os.Getenv); err != nil {
+			fmt.Fprintf(os.Stderr, "nix-docker-init build-files: %v\n", err)
+			os.Exit(1)
+		}
+	default:
+		if len(os.Args) != 2 {
+			fmt.Fprint(os.Stderr, usage)
+			os.Exit(2)
+		}
+		os.Exit(runInit(os.Args[1]))
+	}
+}
