@@ -1,0 +1,4 @@
+// Package nixbuild runs Nix: it realises an expression and reports the
+// closure of the result (every store path, its size and references). It
+// knows nothing of HCL, images or Docker.
+package nixbuild

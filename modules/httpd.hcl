@@ -1,0 +1,72 @@
+# Apache httpd serving a document root.
+# Modelled on NixOS' services.httpd: adminAddr, a virtual host's documentRoot, listen port.
+
+option "document_root" {
+  type        = string
+  description = "Directory served at /, usually path(\"www\") beside the HCL file."
+}
+
+option "port" {
+  type        = number
+  default     = 80
+  description = "TCP port httpd listens on."
+}
+
+option "admin_addr" {
+  type        = string
+  default     = "admin@localhost"
+  description = "E-mail address of the server administrator (ServerAdmin), shown on error pages."
+}
+
+option "package" {
+  type        = string
+  default     = pkgs.apacheHttpd
+  description = "The Apache httpd package."
+}
+
+file "conf" {
+  name = "httpd.conf"
+  text = <<-EOT
+    ServerRoot ${option.package}
+    ServerName localhost
+    ServerAdmin ${option.admin_addr}
+    Listen ${option.port}
+    DefaultRuntimeDir /run
+    PidFile /run/httpd-${module.name}.pid
+
+    LoadModule mpm_event_module modules/mod_mpm_event.so
+    LoadModule authz_core_module modules/mod_authz_core.so
+    LoadModule dir_module modules/mod_dir.so
+    LoadModule mime_module modules/mod_mime.so
+    <IfModule !unixd_module>
+      LoadModule unixd_module modules/mod_unixd.so
+    </IfModule>
+    <IfModule !log_config_module>
+      LoadModule log_config_module modules/mod_log_config.so
+    </IfModule>
+
+    User nobody
+    Group nogroup
+    ErrorLog /dev/stderr
+    LogFormat "%h %l %u %t \"%r\" %>s %b" common
+    CustomLog /dev/stdout common
+    TypesConfig conf/mime.types
+
+    DocumentRoot "${option.document_root}"
+    <Directory "${option.document_root}">
+      Require all granted
+    </Directory>
+    DirectoryIndex index.html
+  EOT
+}
+
+service "main" {
+  command = "${option.package}/bin/httpd -f ${file.conf} -DFOREGROUND"
+  ready {
+    tcp = option.port
+  }
+}
+
+image {
+  ports = [option.port]
+}
