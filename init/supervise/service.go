@@ -436,7 +436,18 @@ func (s *service) start(cmdline, prefix string) (int, <-chan syscall.WaitStatus,
 		Files: []uintptr{s.sup.null.Fd(), stdout.Fd(), stderr.Fd()},
 		Sys:   sys,
 	}
-	return s.sup.opts.Reaper.ForkExec(argv0, argv, attr)
+	pid, ch, err := s.sup.opts.Reaper.ForkExec(argv0, argv, attr)
+	if err != nil {
+		where := ""
+		if attr.Dir != "" {
+			where += " in " + attr.Dir
+		}
+		if s.spec.User != "" {
+			where += " as " + s.spec.User
+		}
+		return 0, nil, fmt.Errorf("%s%s: %w", argv0, where, err)
+	}
+	return pid, ch, nil
 }
 
 // checkReady polls the service's readiness check until it passes or its

@@ -56,6 +56,7 @@ func New(sp *runspec.Spec, opts Options) (*Supervisor, error) {
 	if err != nil {
 		return nil, err
 	}
+	closeOnExec()
 	null, err := os.Open(os.DevNull)
 	if err != nil {
 		return nil, err
