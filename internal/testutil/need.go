@@ -1,0 +1,87 @@
+package testutil
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// RequireIntegration tells whether missing tools fail tests instead of
+// skipping them.
+func RequireIntegration() bool { return os.Getenv("NIX_DOCKER_REQUIRE_INTEGRATION") == "1" }
+
+func missing(t testing.TB, why string) {
+	t.Helper()
+	if RequireIntegration() {
+		t.Fatalf("%s (NIX_DOCKER_REQUIRE_INTEGRATION=1: integration tests must run here; run scripts/setup)", why)
+	}
+	t.Skip(why)
+}
+
+// NeedNix skips (or, in CI, fails) the test when Nix is not usable.
+func NeedNix(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("nix-build"); err != nil {
+		missing(t, "nix-build is not installed")
+		return
+	}
+	if err := exec.Command("nix-store", "--version").Run(); err != nil {
+		missing(t, "nix-store does not run: "+err.Error())
+	}
+}
+
+// NeedDocker skips (or, in CI, fails) the test when no Docker engine
+// answers.
+func NeedDocker(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("docker"); err != nil {
+		missing(t, "the docker CLI is not installed")
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}").CombinedOutput(); err != nil {
+		missing(t, "no Docker engine answers: "+string(out))
+	}
+}
+
+// RepoRoot returns the repository's root directory.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("cannot locate the repository")
+	}
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// BuildBinaries builds nix-docker and nix-docker-init into dir, the way
+// scripts/setup does, and returns their paths.
+func BuildBinaries(t testing.TB, dir string) (nixDocker, init string) {
+	t.Helper()
+	root := RepoRoot(t)
+	nixDocker = filepath.Join(dir, "nix-docker")
+	init = filepath.Join(dir, "nix-docker-init")
+	for _, b := range []struct {
+		out, pkg string
+		env      []string
+		flags    []string
+	}{
+		{nixDocker, "./cmd/nix-docker", nil, nil},
+		{init, "./init", []string{"CGO_ENABLED=0"}, []string{"-trimpath", "-ldflags=-s -w"}},
+	} {
+		args := append([]string{"build"}, b.flags...)
+		args = append(args, "-o", b.out, b.pkg)
+		cmd := exec.Command("go", args...)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), b.env...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", b.pkg, err, out)
+		}
+	}
+	return nixDocker, init
+}
