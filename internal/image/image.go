@@ -11,8 +11,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -105,7 +107,10 @@ func Build(spec Spec, cacheDir string) (*Image, error) {
 		root = "/"
 	}
 	closure := closureSet{}
-	for _, paths := range spec.Layers {
+	for i, paths := range spec.Layers {
+		if len(paths) == 0 {
+			return nil, fmt.Errorf("layer %d has no store paths", i)
+		}
 		for _, p := range paths {
 			if closure[p] {
 				return nil, fmt.Errorf("store path %s is in more than one layer", p)
@@ -113,22 +118,34 @@ func Build(spec Spec, cacheDir string) (*Image, error) {
 			closure[p] = true
 		}
 	}
-	img := &Image{}
+	img := &Image{Layers: make([]Layer, len(spec.Layers))}
+	errs := make([]error, len(spec.Layers))
+	// Layers are independent: tar them in parallel, a few at a time.
+	sem := make(chan struct{}, runtime.NumCPU())
+	var wg sync.WaitGroup
 	for i, paths := range spec.Layers {
-		if len(paths) == 0 {
-			return nil, fmt.Errorf("layer %d has no store paths", i)
-		}
 		sorted := append([]string(nil), paths...)
 		sort.Strings(sorted)
-		key := cacheVersion + "\x00" + root + "\x00" + strings.Join(sorted, "\x00")
-		l, err := cachedLayer(cacheDir, key, func(w io.Writer) error {
-			return writeStorePaths(w, root, sorted, closure)
-		})
-		if err != nil {
-			return nil, fmt.Errorf("writing layer %d (%s): %w", i, sorted[0], err)
-		}
-		l.Paths = sorted
-		img.Layers = append(img.Layers, l)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			key := cacheVersion + "\x00" + root + "\x00" + strings.Join(sorted, "\x00")
+			l, err := cachedLayer(cacheDir, key, func(w io.Writer) error {
+				return writeStorePaths(w, root, sorted, closure)
+			})
+			if err != nil {
+				errs[i] = fmt.Errorf("writing layer %d (%s): %w", i, sorted[0], err)
+				return
+			}
+			l.Paths = sorted
+			img.Layers[i] = l
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	if len(spec.Extra) > 0 {
 		key, err := extraKey(spec.Extra)

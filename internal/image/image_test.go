@@ -412,3 +412,21 @@ func TestWriteArchive(t *testing.T) {
 		})
 	}
 }
+
+func TestStorePathSymlink(t *testing.T) {
+	root := fakeStore(t)
+	link := "/nix/store/7f8tgjz24a0mzmqr7s1uhkgz3l03i5h6-link"
+	if err := os.Symlink(appPath+"/bin", filepath.Join(root, link)); err != nil {
+		t.Fatal(err)
+	}
+	spec := testSpec(root)
+	spec.Layers = append(spec.Layers, []string{link})
+	img, err := Build(spec, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := readTarFile(t, img.Layers[2].File)
+	if len(got) != 3 || got[2].hdr.Name != link[1:] || got[2].hdr.Typeflag != tar.TypeSymlink || got[2].hdr.Linkname != appPath+"/bin" {
+		t.Errorf("layer of a symlink store path = %+v, want nix/, nix/store/ and the symlink itself", got)
+	}
+}

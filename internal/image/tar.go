@@ -116,6 +116,24 @@ func checkStorePath(p string) error {
 // children in lexical order, so the output order depends only on names.
 func writeTree(tw *tar.Writer, root, storePath string, closure closureSet) error {
 	top := filepath.Join(root, filepath.FromSlash(storePath))
+	// WalkDir follows a symlink at its root; a store path that is a
+	// symlink must stay one.
+	st, err := os.Lstat(top)
+	if err != nil {
+		return err
+	}
+	if st.Mode()&fs.ModeSymlink != 0 {
+		target, err := os.Readlink(top)
+		if err != nil {
+			return err
+		}
+		if err := closure.checkSymlink(storePath, target); err != nil {
+			return err
+		}
+		h := header(strings.TrimPrefix(storePath, "/"), tar.TypeSymlink, 0o777)
+		h.Linkname = target
+		return tw.WriteHeader(h)
+	}
 	return filepath.WalkDir(top, func(diskPath string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
