@@ -93,7 +93,7 @@ func Parse(p *Parser, src []byte, filename string, kind Kind) (*File, hcl.Diagno
 
 // Decode decodes a parsed body.
 func Decode(body hcl.Body, filename string, kind Kind) (*File, hcl.Diagnostics) {
-	content, diags := body.Content(fileSchemaFor(kind))
+	top, diags := body.Content(fileSchemaFor(kind))
 	out := &File{Name: filename}
 	seen := map[string]hcl.Range{}
 	dup := func(kind, name string, b *hcl.Block) bool {
@@ -110,7 +110,7 @@ func Decode(body hcl.Body, filename string, kind Kind) (*File, hcl.Diagnostics) 
 		seen[key] = b.DefRange
 		return false
 	}
-	for _, b := range content.Blocks {
+	for _, b := range top.Blocks {
 		switch b.Type {
 		case "image":
 			if prev, ok := seen["image"]; ok {
@@ -123,7 +123,7 @@ func Decode(body hcl.Body, filename string, kind Kind) (*File, hcl.Diagnostics) 
 				continue
 			}
 			seen["image"] = b.DefRange
-			c, d := b.Body.Content(imageSchema)
+			c, d := content(b.Body, imageSchema)
 			diags = append(diags, d...)
 			img := &Image{DeclRange: b.DefRange}
 			if a := c.Attributes["ports"]; a != nil {
@@ -141,7 +141,7 @@ func Decode(body hcl.Body, filename string, kind Kind) (*File, hcl.Diagnostics) 
 			if dup("service", b.Labels[0], b) {
 				continue
 			}
-			c, d := b.Body.Content(serviceSchema)
+			c, d := content(b.Body, serviceSchema)
 			diags = append(diags, d...)
 			s := &Service{Name: b.Labels[0], Attrs: c.Attributes, DeclRange: b.DefRange, NameRange: b.LabelRanges[0]}
 			for _, rb := range c.Blocks {
@@ -154,7 +154,7 @@ func Decode(body hcl.Body, filename string, kind Kind) (*File, hcl.Diagnostics) 
 					})
 					continue
 				}
-				rc, d := rb.Body.Content(readySchema)
+				rc, d := content(rb.Body, readySchema)
 				diags = append(diags, d...)
 				s.Ready = &Ready{Attrs: rc.Attributes, DeclRange: rb.DefRange}
 			}
@@ -179,14 +179,14 @@ func Decode(body hcl.Body, filename string, kind Kind) (*File, hcl.Diagnostics) 
 			if dup("user", b.Labels[0], b) {
 				continue
 			}
-			c, d := b.Body.Content(userSchema)
+			c, d := content(b.Body, userSchema)
 			diags = append(diags, d...)
 			out.Users = append(out.Users, &User{Name: b.Labels[0], Attrs: c.Attributes, DeclRange: b.DefRange})
 		case "group":
 			if dup("group", b.Labels[0], b) {
 				continue
 			}
-			c, d := b.Body.Content(groupSchema)
+			c, d := content(b.Body, groupSchema)
 			diags = append(diags, d...)
 			out.Groups = append(out.Groups, &Group{Name: b.Labels[0], Attrs: c.Attributes, DeclRange: b.DefRange})
 		case "directory":
@@ -194,7 +194,7 @@ func Decode(body hcl.Body, filename string, kind Kind) (*File, hcl.Diagnostics) 
 			if dup("directory", b.Labels[0], b) {
 				continue
 			}
-			c, d := b.Body.Content(directorySchema)
+			c, d := content(b.Body, directorySchema)
 			diags = append(diags, d...)
 			out.Directories = append(out.Directories, &Directory{Name: b.Labels[0], Attrs: c.Attributes, DeclRange: b.DefRange})
 		case "file":
@@ -202,7 +202,7 @@ func Decode(body hcl.Body, filename string, kind Kind) (*File, hcl.Diagnostics) 
 			if dup("file", b.Labels[0], b) {
 				continue
 			}
-			c, d := b.Body.Content(fileSchema)
+			c, d := content(b.Body, fileSchema)
 			diags = append(diags, d...)
 			out.Files = append(out.Files, &FileBlock{Name: b.Labels[0], Attrs: c.Attributes, DeclRange: b.DefRange})
 		case "option":
@@ -210,7 +210,7 @@ func Decode(body hcl.Body, filename string, kind Kind) (*File, hcl.Diagnostics) 
 			if dup("option", b.Labels[0], b) {
 				continue
 			}
-			c, d := b.Body.Content(optionSchema)
+			c, d := content(b.Body, optionSchema)
 			diags = append(diags, d...)
 			o := &Option{Name: b.Labels[0], DeclRange: b.DefRange}
 			if a := c.Attributes["type"]; a != nil {
@@ -255,4 +255,25 @@ func checkName(kind string, b *hcl.Block) hcl.Diagnostics {
 		Detail:   fmt.Sprintf("A %s name starts with a letter and holds only letters, digits, underscores and dashes; %q does not.", kind, name),
 		Subject:  b.LabelRanges[0].Ptr(),
 	}}
+}
+
+// content decodes a block body. When an argument is misspelled, HCL also
+// reports the required argument as missing; the first message (with its
+// "Did you mean") says it all, so the second is dropped.
+func content(body hcl.Body, s *hcl.BodySchema) (*hcl.BodyContent, hcl.Diagnostics) {
+	c, diags := body.Content(s)
+	unsupported := false
+	for _, d := range diags {
+		unsupported = unsupported || d.Summary == "Unsupported argument"
+	}
+	if !unsupported {
+		return c, diags
+	}
+	var out hcl.Diagnostics
+	for _, d := range diags {
+		if d.Summary != "Missing required argument" {
+			out = append(out, d)
+		}
+	}
+	return c, out
 }

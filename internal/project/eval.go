@@ -19,6 +19,7 @@ import (
 // instance.
 type scope struct {
 	instance string // module instance name; "" in the app file
+	decl     hcl.Range // the module block that made this instance
 	dir      string // directory for path(); "" in built-in modules
 	options  cty.Value
 	files    map[string]cty.Value // file label -> placeholder

@@ -321,11 +321,16 @@ var signalNames = []string{"TERM", "INT", "QUIT", "HUP", "KILL", "USR1", "USR2"}
 
 func (l *loader) addService(sc *scope, s *schema.Service) {
 	name := l.name(sc, s.Name)
+	// A module's declarations are reported where the module is used.
+	at := s.NameRange
+	if sc.instance != "" {
+		at = sc.decl
+	}
 	if prev, dup := l.serviceDecl[name]; dup {
-		l.errorf(s.NameRange, "Duplicate service name", "A service named %q is already declared at %s. Rename one of them (module services are named after the module instance).", name, prev)
+		l.errorf(at, "Duplicate service name", "A service named %q is already declared at %s. Rename one of them (a module's main service takes the module's name).", name, prev)
 		return
 	}
-	l.serviceDecl[name] = s.DeclRange
+	l.serviceDecl[name] = at
 	svc := Service{Service: runspec.Service{Name: name}, DeclRange: s.DeclRange}
 	cmd, a, ok := l.str(sc, s.Attrs, "command")
 	if ok && strings.TrimSpace(cmd) == "" {
@@ -486,7 +491,7 @@ func (l *loader) addModule(sc *scope, m *schema.Module, chain []string) {
 		return
 	}
 	instance := l.name(sc, m.Name)
-	msc := &scope{instance: instance, dir: dir}
+	msc := &scope{instance: instance, dir: dir, decl: m.DeclRange}
 	// Options: declared types, given values (evaluated where the module
 	// is used) or defaults (evaluated in the module).
 	declared := map[string]*schema.Option{}

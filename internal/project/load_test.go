@@ -1,0 +1,136 @@
+package project_test
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/nix-docker/nix-docker/internal/project"
+	"github.com/nix-docker/nix-docker/schema"
+)
+
+var errorMarker = regexp.MustCompile(`#\s*ERROR:\s*(.+)$`)
+
+// TestInvalid loads every file under testdata/invalid: each line marked
+// `# ERROR: <summary>` must get exactly one error with that summary, at
+// that line, and no other error may appear.
+func TestInvalid(t *testing.T) {
+	files, _ := filepath.Glob("testdata/invalid/*.hcl")
+	if len(files) == 0 {
+		t.Fatal("no test files")
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			want := markers(t, file)
+			if len(want) == 0 {
+				t.Fatalf("%s has no # ERROR: marker", file)
+			}
+			p, diags := project.Load(schema.NewParser(), file)
+			if p != nil {
+				t.Errorf("Load returned a project despite errors")
+			}
+			var got []string
+			for _, d := range diags {
+				if d.Subject == nil {
+					t.Errorf("diagnostic %q has no source range", d.Summary)
+					continue
+				}
+				if d.Detail == "" {
+					t.Errorf("diagnostic %q has no detail", d.Summary)
+				}
+				got = append(got, lineKey(d.Subject.Start.Line, d.Summary))
+			}
+			sort.Strings(got)
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("Load(%s) diagnostics:\n%s\nwant:\n%s\n(all: %s)", file, strings.Join(got, "\n"), strings.Join(want, "\n"), diags.Error())
+			}
+		})
+	}
+}
+
+// TestValid loads the valid files and every example without diagnostics.
+func TestValid(t *testing.T) {
+	files, _ := filepath.Glob("testdata/valid/*.hcl")
+	examples, _ := filepath.Glob("../../examples/*/app.hcl")
+	files = append(files, examples...)
+	if len(examples) == 0 {
+		t.Fatal("no examples")
+	}
+	for _, file := range files {
+		t.Run(file, func(t *testing.T) {
+			_, diags := project.Load(schema.NewParser(), file)
+			if len(diags) != 0 {
+				t.Errorf("Load(%s): %s", file, diags.Error())
+			}
+		})
+	}
+}
+
+// TestModuleInstances checks that two instances of one module get their
+// own names, files and ports.
+func TestModuleInstances(t *testing.T) {
+	p, diags := project.Load(schema.NewParser(), "testdata/valid/two-redis.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	var names []string
+	for _, s := range p.Services {
+		names = append(names, s.Name)
+	}
+	if got := strings.Join(names, ","); got != "app,cache,sessions" {
+		t.Errorf("services = %s, want app,cache,sessions", got)
+	}
+	var keys []string
+	for _, f := range p.Files {
+		keys = append(keys, f.Key)
+	}
+	if got := strings.Join(keys, ","); got != "cache-conf,sessions-conf" {
+		t.Errorf("files = %s, want cache-conf,sessions-conf", got)
+	}
+	if len(p.Ports) != 2 || p.Ports[0] != 6380 || p.Ports[1] != 6381 {
+		t.Errorf("ports = %v, want [6380 6381]", p.Ports)
+	}
+	for _, want := range []string{"port 6380", "port 6381", "dir /var/lib/sessions"} {
+		found := false
+		for _, f := range p.Files {
+			found = found || strings.Contains(f.Text, want+"\n")
+		}
+		if !found {
+			t.Errorf("no generated file holds %q", want)
+		}
+	}
+	cache := p.Service("cache")
+	if cache == nil || !strings.Contains(cache.Command, "/bin/redis-server ") {
+		t.Fatalf("service cache = %+v", cache)
+	}
+	parts := p.Split(cache.Command)
+	if len(parts) != 3 || parts[0].Ref == nil || parts[0].Ref.String() != "pkgs.redis" || parts[2].Ref == nil || parts[2].Ref.String() != "file.cache-conf" {
+		t.Errorf("Split(cache command) = %+v, want pkgs.redis, a literal, file.cache-conf", parts)
+	}
+}
+
+func markers(t *testing.T, file string) []string {
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		if m := errorMarker.FindStringSubmatch(sc.Text()); m != nil {
+			out = append(out, lineKey(n, strings.TrimSpace(m[1])))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func lineKey(line int, summary string) string {
+	return fmt.Sprintf("%04d: %s", line, summary)
+}

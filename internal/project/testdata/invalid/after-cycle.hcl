@@ -1,0 +1,8 @@
+service "a" {
+  command = "/bin/true"
+  after   = ["b"] # ERROR: Dependency cycle
+}
+service "b" {
+  command = "/bin/true"
+  after   = ["a"]
+}

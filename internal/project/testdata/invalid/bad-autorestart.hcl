@@ -1,0 +1,4 @@
+service "x" {
+  command     = "/bin/true"
+  autorestart = "sometimes" # ERROR: Invalid autorestart
+}

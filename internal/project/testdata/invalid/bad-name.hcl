@@ -1,0 +1,3 @@
+service "my app" { # ERROR: Invalid service name
+  command = "/bin/true"
+}

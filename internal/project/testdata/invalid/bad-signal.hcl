@@ -1,0 +1,4 @@
+service "x" {
+  command    = "/bin/true"
+  stopsignal = "TERMINATE" # ERROR: Unknown signal
+}

@@ -1,0 +1,3 @@
+service "x" {
+  command = "${pkgs}/bin/x" # ERROR: Package set used without a package
+}

@@ -1,0 +1,4 @@
+service "redis" {
+  command = "/bin/true"
+}
+module "redis" {} # ERROR: Duplicate service name

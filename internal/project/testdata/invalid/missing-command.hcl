@@ -1,0 +1,3 @@
+service "x" { # ERROR: Missing required argument
+  user = "nobody"
+}

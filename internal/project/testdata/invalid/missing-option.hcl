@@ -1,0 +1,3 @@
+module "web" { # ERROR: Missing required option
+  source = "httpd"
+}

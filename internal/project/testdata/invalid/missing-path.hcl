@@ -1,0 +1,3 @@
+service "x" {
+  command = "${path("nothere")}/run" # ERROR: Error in function call
+}

@@ -1,0 +1,3 @@
+image { # ERROR: No services
+  ports = [80]
+}

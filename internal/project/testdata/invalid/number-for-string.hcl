@@ -1,0 +1,3 @@
+service "x" {
+  command = 42 # ERROR: Incorrect value type
+}

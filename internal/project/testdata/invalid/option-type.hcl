@@ -1,0 +1,3 @@
+module "redis" {
+  port = "6380" # ERROR: Incorrect value type
+}

@@ -1,0 +1,4 @@
+service "x" {
+  command   = "/bin/true"
+  startsecs = "1" # ERROR: Incorrect value type
+}

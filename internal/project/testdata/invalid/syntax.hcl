@@ -1,0 +1,2 @@
+service "x" { # ERROR: Unclosed configuration block
+  command = "/bin/true"

@@ -1,0 +1,3 @@
+service "x" {
+  comand = "/bin/true" # ERROR: Unsupported argument
+}

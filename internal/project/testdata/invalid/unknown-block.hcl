@@ -1,0 +1,3 @@
+servce "x" { # ERROR: Unsupported block type
+  command = "/bin/true"
+}

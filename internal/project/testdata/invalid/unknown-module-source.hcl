@@ -1,0 +1,3 @@
+module "cache" {
+  source = "reddis" # ERROR: Unknown module
+}

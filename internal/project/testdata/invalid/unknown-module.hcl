@@ -1,0 +1,1 @@
+module "rediss" {} # ERROR: Unknown module

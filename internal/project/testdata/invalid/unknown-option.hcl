@@ -1,0 +1,3 @@
+module "redis" {
+  prot = 6380 # ERROR: Unsupported option
+}

@@ -1,0 +1,4 @@
+service "x" {
+  command = "/bin/true"
+  user    = "nobdy" # ERROR: Unknown user
+}

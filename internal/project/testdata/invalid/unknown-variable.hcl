@@ -1,0 +1,3 @@
+service "x" {
+  command = "${option.port}" # ERROR: Unknown variable
+}

@@ -1,0 +1,3 @@
+service "hello" {
+  command = "${pkgs.busybox}/bin/sleep 1000"
+}
