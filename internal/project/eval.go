@@ -18,9 +18,9 @@ import (
 // scope is where an expression is evaluated: the app file, or one module
 // instance.
 type scope struct {
-	instance string // module instance name; "" in the app file
+	instance string    // module instance name; "" in the app file
 	decl     hcl.Range // the module block that made this instance
-	dir      string // directory for path(); "" in built-in modules
+	dir      string    // directory for path(); "" in built-in modules
 	options  cty.Value
 	files    map[string]cty.Value // file label -> placeholder
 	services map[string]bool      // service labels declared in this file
