@@ -185,7 +185,7 @@ func (s *service) run() {
 		failures++
 		if failures > *s.spec.StartRetries {
 			set(Fatal)
-			s.logf("FATAL: gave up after %d failed starts (%s)%s", failures, describe(ws), why)
+			s.logf("FATAL: gave up after %d failed starts (%s%s)", failures, describe(ws), why)
 			if s.spec.Critical {
 				s.sup.fail(s.spec.Name, ExitCode(ws))
 			}
@@ -193,7 +193,7 @@ func (s *service) run() {
 		}
 		delay := time.Second << (failures - 1)
 		set(Backoff)
-		s.logf("failed to start (%s)%s, retrying in %s", describe(ws), why, delay)
+		s.logf("failed to start (%s%s), retrying in %s", describe(ws), why, delay)
 		backoff = time.After(delay)
 	}
 	signal := func(sig syscall.Signal, group bool) error {
@@ -351,7 +351,7 @@ func (s *service) run() {
 					s.sup.fail(s.spec.Name, ExitCode(ws))
 				}
 			case prev == Starting:
-				afterFailure(ws, ", before startsecs")
+				afterFailure(ws, " before startsecs")
 			default:
 				restart := s.spec.Autorestart == runspec.RestartAlways ||
 					(s.spec.Autorestart == runspec.RestartUnexpected && !expected)

@@ -15,7 +15,7 @@ func Setup(sp *runspec.Spec, root string) error {
 	for _, d := range []struct {
 		path string
 		mode os.FileMode
-	}{{"tmp", 0o1777}, {"run", 0o755}} {
+	}{{"tmp", os.ModeSticky | 0o777}, {"run", 0o755}} {
 		p := filepath.Join(root, d.path)
 		if _, err := os.Lstat(p); err == nil {
 			continue

@@ -286,7 +286,7 @@ func TestBackoffFatalCritical(t *testing.T) {
 			t.Errorf("backoff %d = %s, want %s", i+1, got, want)
 		}
 	}
-	if h.out.index(`crash: FATAL: gave up after 4 failed starts \(exit 1\)`) < 0 {
+	if h.out.index(`crash: FATAL: gave up after 4 failed starts \(exit 1 before startsecs\)`) < 0 {
 		t.Errorf("no FATAL line")
 	}
 }
@@ -554,5 +554,42 @@ func TestSplitWords(t *testing.T) {
 		if _, err := SplitWords(bad); err == nil {
 			t.Errorf("SplitWords(%q) succeeded", bad)
 		}
+	}
+}
+
+func TestSetup(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to chown")
+	}
+	root := t.TempDir()
+	sp := &runspec.Spec{
+		Users:       []runspec.User{{Name: "svc", UID: 1234, GID: 1235}},
+		Groups:      []runspec.Group{{Name: "web", GID: 1300}},
+		Directories: []runspec.Directory{{Path: "/var/lib/db", User: "svc", Mode: 0o750}, {Path: "/srv/www", User: "svc", Group: "web", Mode: 0o2775}},
+	}
+	if err := Setup(sp, root); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path     string
+		mode     os.FileMode
+		uid, gid uint32
+	}{
+		{"tmp", os.ModeDir | os.ModeSticky | 0o777, 0, 0},
+		{"run", os.ModeDir | 0o755, 0, 0},
+		{"var/lib/db", os.ModeDir | 0o750, 1234, 1235},
+		{"srv/www", os.ModeDir | os.ModeSetgid | 0o775, 1234, 1300},
+	} {
+		fi, err := os.Stat(filepath.Join(root, tc.path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		if fi.Mode() != tc.mode || st.Uid != tc.uid || st.Gid != tc.gid {
+			t.Errorf("%s: %v %d:%d, want %v %d:%d", tc.path, fi.Mode(), st.Uid, st.Gid, tc.mode, tc.uid, tc.gid)
+		}
+	}
+	if err := Setup(&runspec.Spec{Directories: []runspec.Directory{{Path: "/x", User: "nobody"}}}, root); err == nil {
+		t.Errorf("Setup with an unknown user succeeded")
 	}
 }
