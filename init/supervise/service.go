@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -225,6 +226,15 @@ func (s *service) run() {
 			default:
 			}
 			set(Waiting)
+			var names []string
+			for _, d := range s.deps {
+				select {
+				case <-d.ready:
+				default:
+					names = append(names, d.spec.Name)
+				}
+			}
+			s.logf("waiting for %s", strings.Join(names, ", "))
 			depsOK, depsStop = make(chan struct{}), make(chan struct{})
 			go waitDeps(s.deps, depsOK, depsStop)
 			return

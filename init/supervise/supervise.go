@@ -199,6 +199,21 @@ func (s *Supervisor) Control(op, name, sig string) (string, error) {
 	}
 	var out strings.Builder
 	var errs []error
+	if len(targets) > 1 && (op == "stop" || op == "restart") {
+		// Stop dependants before their dependencies, as StopAll does.
+		for i := len(targets) - 1; i >= 0; i-- {
+			if err := targets[i].call(command{op: opStop}); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", targets[i].spec.Name, err))
+			}
+		}
+		if op == "stop" {
+			for _, svc := range targets {
+				fmt.Fprintf(&out, "%s: stop ok\n", svc.spec.Name)
+			}
+			return out.String(), errors.Join(errs...)
+		}
+		op = "start"
+	}
 	for _, svc := range targets {
 		var err error
 		switch op {
