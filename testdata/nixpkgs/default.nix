@@ -179,7 +179,11 @@ let
     deps = [ glibc openssl zlib pcre2 libxcrypt ];
   };
 
-  nodejs = mkDebianPackage {
+  # NodeSource's nodejs 20 deb: a single /usr/bin/node needing only libstdc++/libgcc_s.
+  # Debian's own nodejs (18, split into libnode108 + npm) is laid out differently.
+  nodejs = if pathExists "${hostLibDir}/libnode.so.108"
+    then throw "testdata/nixpkgs: nodejs expects NodeSource's nodejs 20 deb; this host has Debian's nodejs (libnode108)"
+    else mkDebianPackage {
     pname = "nodejs"; version = "20.20.2";
     bins = [ "/usr/bin/node bin/node" ];
     files = [ "/usr/lib/node_modules/npm lib/node_modules/npm" ];
