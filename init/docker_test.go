@@ -377,6 +377,7 @@ func TestDockerGroupKillAndControl(t *testing.T) {
 	if st := docker(t, "exec", c, "/init", "ctl", "status"); !regexp.MustCompile(`(?m)^stubborn +RUNNING +pid \d+`).MatchString(st) {
 		t.Errorf("ctl status = %q", st)
 	}
+	docker(t, "exec", c, "/init", "ctl", "health")
 	docker(t, "kill", "-s", "HUP", c)
 	waitLog(t, c, `hup \| got HUP`, 5*time.Second)
 
@@ -388,6 +389,9 @@ func TestDockerGroupKillAndControl(t *testing.T) {
 	waitLog(t, c, `init \| stubborn: still running after stopwaitsecs=2, sending KILL`, time.Second)
 	if ps := docker(t, "exec", c, "ps", "-o", "pid,args"); strings.Contains(ps, "sleep 100") {
 		t.Errorf("the service's children survived the group kill:\n%s", ps)
+	}
+	if out, err := exec.Command("docker", "exec", c, "/init", "ctl", "health").CombinedOutput(); err == nil || !strings.Contains(string(out), "not ready: stubborn") {
+		t.Errorf("ctl health with stubborn stopped: %v: %s", err, out)
 	}
 	docker(t, "exec", c, "/init", "ctl", "start", "stubborn")
 	waitLog(t, c, `(?s)sending KILL.*stubborn: started`, 5*time.Second)
