@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/nix-docker/nix-docker/init/supervise"
@@ -35,9 +36,9 @@ type ctlReply struct {
 
 func listenControl(path string, sup *supervise.Supervisor) (net.Listener, error) {
 	os.Remove(path)
-	old := syscallUmask(0o077)
+	old := syscall.Umask(0o077)
 	l, err := net.Listen("unix", path)
-	syscallUmask(old)
+	syscall.Umask(old)
 	if err != nil {
 		return nil, err
 	}
