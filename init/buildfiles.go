@@ -4,9 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
+
+	"github.com/nix-docker/nix-docker/init/supervise"
 )
 
 // fileEntry is one file that build-files writes under $out.
@@ -20,14 +25,13 @@ type fileEntry struct {
 	Link string `json:"link,omitempty"`
 	// Mode is the permission, 0644 (420) when unset.
 	Mode uint32 `json:"mode,omitempty"`
-	// Check is reserved for a later content check; it is accepted and
-	// not yet acted on.
-	Check json.RawMessage `json:"check,omitempty"`
 }
 
 // buildFiles is the Nix builder mode: it writes the entries (a JSON array
 // in $entries) into out. Parent directories are made 0555, as in the store.
-func buildFiles(out, entriesJSON string, getenv func(string) string) error {
+// Then, when $check is set, it runs that command (see runCheck) with its
+// output on stderr.
+func buildFiles(out, entriesJSON string, getenv func(string) string, stderr io.Writer) error {
 	if out == "" {
 		return errors.New("$out is not set")
 	}
@@ -52,6 +56,55 @@ func buildFiles(out, entriesJSON string, getenv func(string) string) error {
 		if err := os.Chmod(dirs[i], 0o555); err != nil {
 			return err
 		}
+	}
+	if check := getenv("check"); check != "" {
+		return runCheck(check, out, stderr)
+	}
+	return nil
+}
+
+// checkFailed is a check command that ran and did not exit 0.
+type checkFailed struct {
+	command string // as given in $check
+	code    int    // exit code, or 128 plus the signal
+	signal  string // the signal's name when a signal ended it
+}
+
+func (e *checkFailed) Error() string {
+	s := fmt.Sprintf("check failed: %s: exit %d", e.command, e.code)
+	if e.signal != "" {
+		s += " (signal " + e.signal + ")"
+	}
+	return s
+}
+
+// runCheck runs a file's check command, such as `nginx -t -c $out`: check
+// is split into words as the init splits a service's command, every "$out"
+// inside a word becomes out, and the command runs with stdin /dev/null,
+// stdout and stderr on stderr, and the builder's environment. A command
+// that cannot start or does not exit 0 is an error.
+func runCheck(check, out string, stderr io.Writer) error {
+	argv, err := supervise.SplitWords(check)
+	if err != nil {
+		return fmt.Errorf("check %q: %w", check, err)
+	}
+	for i, w := range argv {
+		argv[i] = strings.ReplaceAll(w, "$out", out)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		ws := ee.Sys().(syscall.WaitStatus)
+		f := &checkFailed{command: check, code: supervise.ExitCode(ws)}
+		if ws.Signaled() {
+			f.signal = supervise.SignalName(ws.Signal())
+		}
+		return f
+	}
+	if err != nil {
+		return fmt.Errorf("check failed: %s: %w", check, err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 )
 
 const usage = `usage:
@@ -10,7 +11,7 @@ const usage = `usage:
   nix-docker-init ctl status|health               show the services
   nix-docker-init ctl start|stop|restart NAME|all
   nix-docker-init ctl signal NAME|all SIGNAL
-  nix-docker-init build-files                     Nix builder: write $entries into $out
+  nix-docker-init build-files                     Nix builder: write $entries into $out, run $check
 `
 
 func main() {
@@ -22,8 +23,14 @@ func main() {
 	case "ctl":
 		os.Exit(ctl(os.Args[2:]))
 	case "build-files":
-		if err := buildFiles(os.Getenv("out"), os.Getenv("entries"), os.Getenv); err != nil {
-			fmt.Fprintf(os.Stderr, "nix-docker-init build-files: %v\n", err)
+		if err := buildFiles(os.Getenv("out"), os.Getenv("entries"), os.Getenv, os.Stderr); err != nil {
+			// A failed check gets the line Nix users see under the
+			// tool's own message: "nix-docker-init: check failed: ...".
+			if strings.HasPrefix(err.Error(), "check failed: ") {
+				fmt.Fprintf(os.Stderr, "nix-docker-init: %v\n", err)
+			} else {
+				fmt.Fprintf(os.Stderr, "nix-docker-init build-files: %v\n", err)
+			}
 			os.Exit(1)
 		}
 	default:

@@ -136,7 +136,10 @@ var signals = map[string]syscall.Signal{
 	"KILL": syscall.SIGKILL, "USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2,
 	"TERM": syscall.SIGTERM, "STOP": syscall.SIGSTOP, "CONT": syscall.SIGCONT,
 	"WINCH": syscall.SIGWINCH, "ALRM": syscall.SIGALRM, "ABRT": syscall.SIGABRT,
-	"PWR": syscall.SIGPWR,
+	"PWR": syscall.SIGPWR, "SEGV": syscall.SIGSEGV, "BUS": syscall.SIGBUS,
+	"FPE": syscall.SIGFPE, "ILL": syscall.SIGILL, "PIPE": syscall.SIGPIPE,
+	"TRAP": syscall.SIGTRAP, "SYS": syscall.SIGSYS, "XCPU": syscall.SIGXCPU,
+	"XFSZ": syscall.SIGXFSZ,
 }
 
 // ParseSignal accepts a name with or without SIG (any case) or a number.
