@@ -57,10 +57,17 @@ var (
 		{Name: "path", Required: true}, {Name: "user"}, {Name: "group"}, {Name: "mode"},
 	}}
 	fileSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-		{Name: "text", Required: true}, {Name: "name"}, {Name: "executable"},
+		{Name: "text", Required: true}, {Name: "name"}, {Name: "executable"}, {Name: "check"},
 	}}
-	optionSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-		{Name: "type"}, {Name: "default"}, {Name: "description"},
+	optionSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "type"}, {Name: "default"}, {Name: "description"}},
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "validation"}},
+	}
+	validationSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "condition", Required: true}, {Name: "error_message", Required: true},
+	}}
+	nixpkgsSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "path"}, {Name: "url"}, {Name: "sha256"},
 	}}
 )
 
@@ -76,6 +83,8 @@ func fileSchemaFor(kind Kind) *hcl.BodySchema {
 	}}
 	if kind == ModuleFile {
 		s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: "option", LabelNames: []string{"name"}})
+	} else {
+		s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: "nixpkgs"})
 	}
 	return s
 }
@@ -235,7 +244,31 @@ func Decode(body hcl.Body, filename string, kind Kind) (*File, hcl.Diagnostics) 
 					}
 				}
 			}
+			for _, vb := range c.Blocks {
+				vc, d := content(vb.Body, validationSchema)
+				diags = append(diags, d...)
+				if vc.Attributes["condition"] != nil && vc.Attributes["error_message"] != nil {
+					o.Validations = append(o.Validations, &Validation{
+						Condition:    vc.Attributes["condition"].Expr,
+						ErrorMessage: vc.Attributes["error_message"].Expr,
+						DeclRange:    vb.DefRange,
+					})
+				}
+			}
 			out.Options = append(out.Options, o)
+		case "nixpkgs":
+			if out.Nixpkgs != nil {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Duplicate nixpkgs block",
+					Detail:   fmt.Sprintf("The package set is already pinned at %s.", out.Nixpkgs.DeclRange),
+					Subject:  b.DefRange.Ptr(),
+				})
+				continue
+			}
+			c, d := content(b.Body, nixpkgsSchema)
+			diags = append(diags, d...)
+			out.Nixpkgs = &Nixpkgs{Attrs: c.Attributes, DeclRange: b.DefRange}
 		}
 	}
 	return out, diags

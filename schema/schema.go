@@ -16,6 +16,8 @@ type File struct {
 	Files       []*FileBlock
 	// Options are declared by module files only.
 	Options []*Option
+	// Nixpkgs pins the package set; app files only.
+	Nixpkgs *Nixpkgs
 }
 
 // Image holds the image-level settings.
@@ -75,7 +77,7 @@ type Directory struct {
 // FileBlock is a `file "NAME"` block: a generated file in the store.
 type FileBlock struct {
 	Name      string
-	Attrs     hcl.Attributes // text, name, executable
+	Attrs     hcl.Attributes // text, name, executable, check
 	DeclRange hcl.Range
 }
 
@@ -85,5 +87,20 @@ type Option struct {
 	Type        hcl.Expression // a type constraint expression; nil means any
 	Default     hcl.Expression // nil: required
 	Description string
+	Validations []*Validation
 	DeclRange   hcl.Range
+}
+
+// Validation is an option's `validation` block: condition is evaluated
+// with `value` bound to the option's value.
+type Validation struct {
+	Condition    hcl.Expression
+	ErrorMessage hcl.Expression
+	DeclRange    hcl.Range
+}
+
+// Nixpkgs is the `nixpkgs` block: the package set pinned by the file.
+type Nixpkgs struct {
+	Attrs     hcl.Attributes // path, or url and sha256
+	DeclRange hcl.Range
 }

@@ -17,12 +17,16 @@ const usage = `usage:
   nix-docker -b -t NAME[:TAG] [flags] FILE   build an image and load it into the Docker engine
   nix-docker check FILE                       validate FILE and print the plan
   nix-docker nix FILE                         print the generated Nix expression
+  nix-docker options [MODULE]                 list the built-in modules' options
+  nix-docker fmt [-check] [FILE|-]            format HCL files (default: *.hcl here)
 `
 
 // commands are the subcommands; the default is build.
 var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
-	"check": runCheck,
-	"nix":   runNix,
+	"check":   runCheck,
+	"fmt":     runFmt,
+	"nix":     runNix,
+	"options": runOptions,
 }
 
 func main() {

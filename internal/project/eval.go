@@ -24,6 +24,7 @@ type scope struct {
 	options  cty.Value
 	files    map[string]cty.Value // file label -> placeholder
 	services map[string]bool      // service labels declared in this file
+	value    cty.Value            // an option's value, in its validation blocks
 }
 
 func (l *loader) evalContext(sc *scope, expr hcl.Expression) (*hcl.EvalContext, hcl.Diagnostics) {
@@ -41,9 +42,12 @@ func (l *loader) evalContext(sc *scope, expr hcl.Expression) (*hcl.EvalContext, 
 	if len(sc.files) > 0 {
 		vars["file"] = cty.ObjectVal(sc.files)
 	}
+	if sc.value != cty.NilVal {
+		vars["value"] = sc.value
+	}
 	return &hcl.EvalContext{
 		Variables: vars,
-		Functions: map[string]function.Function{"path": l.pathFunc(sc)},
+		Functions: map[string]function.Function{"path": l.pathFunc(sc), "nix": l.nixFunc()},
 	}, diags
 }
 
@@ -132,6 +136,26 @@ func (l *loader) pathFunc(sc *scope) function.Function {
 				return cty.NilVal, fmt.Errorf("%s does not exist (path() is relative to %s)", abs, sc.dir)
 			}
 			return cty.StringVal(l.proj.placeholder(Ref{Kind: PathRef, Path: abs})), nil
+		},
+	})
+}
+
+// nixFunc is the raw Nix escape hatch: nix("pkgs.php.withExtensions (e: [ e.all.pdo ])")
+// stands for the store path of that expression, evaluated with `pkgs` in
+// scope.
+func (l *loader) nixFunc() function.Function {
+	return function.New(&function.Spec{
+		Params: []function.Parameter{{Name: "expression", Type: cty.String}},
+		Type:   function.StaticReturnType(cty.String),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			expr := strings.TrimSpace(args[0].AsString())
+			if expr == "" {
+				return cty.NilVal, fmt.Errorf("nix() needs a Nix expression, such as \"pkgs.hello\"")
+			}
+			if strings.ContainsRune(expr, 0) || strings.Contains(expr, markOpen) {
+				return cty.NilVal, fmt.Errorf("nix() takes a literal Nix expression; it cannot hold NUL bytes or other references")
+			}
+			return cty.StringVal(l.proj.placeholder(Ref{Kind: NixRef, Expr: expr})), nil
 		},
 	})
 }

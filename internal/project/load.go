@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/nix-docker/nix-docker/internal/runspec"
@@ -33,6 +34,15 @@ type loader struct {
 	envDecl     map[string]hcl.Range
 	afterAttr   map[string]hcl.Range
 	userAttr    map[string]hcl.Range
+	// portOwner records which module instance (or "" for the app file)
+	// contributed each image port, and where.
+	portOwner map[int]portDecl
+	readyPort map[int]portDecl
+}
+
+type portDecl struct {
+	owner string
+	at    hcl.Range
 }
 
 // Load reads the app file at filename and everything it uses. All
@@ -66,18 +76,29 @@ func Load(parser *schema.Parser, filename string) (*Project, hcl.Diagnostics) {
 		envDecl:     map[string]hcl.Range{},
 		afterAttr:   map[string]hcl.Range{},
 		userAttr:    map[string]hcl.Range{},
+		portOwner:   map[int]portDecl{},
+		readyPort:   map[int]portDecl{},
 	}
 	f, diags := schema.Parse(parser, src, filename, schema.AppFile)
 	l.diags = append(l.diags, diags...)
 	if f == nil {
 		return nil, l.diags
 	}
-	l.addFile(&scope{dir: l.proj.Dir}, f, nil)
+	app := &scope{dir: l.proj.Dir}
+	if f.Nixpkgs != nil {
+		l.addNixpkgs(app, f.Nixpkgs)
+	}
+	l.addFile(app, f, nil)
 	l.check()
 	if l.diags.HasErrors() {
 		return nil, l.diags
 	}
 	l.finish()
+	for _, d := range l.diags {
+		if d.Severity == hcl.DiagWarning {
+			l.proj.Warnings = append(l.proj.Warnings, d)
+		}
+	}
 	return l.proj, l.diags
 }
 
@@ -133,10 +154,21 @@ func (l *loader) name(sc *scope, label string) string {
 func (l *loader) addImage(sc *scope, img *schema.Image) {
 	if img.Ports != nil {
 		if ports, ok := l.intListExpr(sc, img.Ports, "attribute \"ports\"", 1, 65535); ok {
+			at := img.Ports.Range()
+			if sc.instance != "" {
+				at = sc.decl
+			}
 			for _, p := range ports {
-				if !containsInt(l.proj.Ports, p) {
-					l.proj.Ports = append(l.proj.Ports, p)
+				if prev, seen := l.portOwner[p]; seen {
+					// Two module instances on one port is a clash; the app
+					// file may repeat a port a module already exposes.
+					if prev.owner != sc.instance && prev.owner != "" && sc.instance != "" {
+						l.errorf(at, "Port used twice", "Port %d is used by module %q (%s) and by module %q. Give one of them another port.", p, prev.owner, prev.at, sc.instance)
+					}
+					continue
 				}
+				l.portOwner[p] = portDecl{owner: sc.instance, at: at}
+				l.proj.Ports = append(l.proj.Ports, p)
 			}
 		}
 	}
@@ -171,6 +203,7 @@ func (l *loader) addImage(sc *scope, img *schema.Image) {
 					l.errorf(img.Env.Range(), "Invalid environment variable name", "%q is not a valid environment variable name: use letters, digits and underscores, not starting with a digit.", k)
 					continue
 				}
+				l.warnSecret(img.Env, k, env[k])
 				l.envDecl[k] = img.Env.Range()
 				l.proj.Env = append(l.proj.Env, EnvVar{Name: k, Value: env[k]})
 			}
@@ -314,6 +347,13 @@ func (l *loader) addGeneratedFile(sc *scope, fb *schema.FileBlock) {
 	}
 	file.Text = text
 	file.Executable, _ = l.boolean(sc, fb.Attrs, "executable")
+	if c, a, ok := l.str(sc, fb.Attrs, "check"); ok {
+		if strings.TrimSpace(c) == "" || strings.ContainsRune(c, 0) {
+			l.errorf(a.Expr.Range(), "Invalid check", "A check is a command line run at build time, such as \"${pkgs.nginx}/bin/nginx -t -c $out\"; $out stands for the file.")
+		}
+		file.Check = c
+		file.CheckRange = a.Expr.Range()
+	}
 	l.proj.Files = append(l.proj.Files, file)
 }
 
@@ -339,10 +379,11 @@ func (l *loader) addService(sc *scope, s *schema.Service) {
 	svc.Command = cmd
 	if a := s.Attrs["environment"]; a != nil {
 		if env, ok := l.strMap(sc, a.Expr, "attribute \"environment\""); ok {
-			for k := range env {
+			for _, k := range sortedKeys(env) {
 				if !validEnvName(k) {
 					l.errorf(a.Expr.Range(), "Invalid environment variable name", "%q is not a valid environment variable name: use letters, digits and underscores, not starting with a digit.", k)
 				}
+				l.warnSecret(a.Expr, k, env[k])
 			}
 			svc.Environment = env
 		}
@@ -423,6 +464,15 @@ func (l *loader) addService(sc *scope, s *schema.Service) {
 		r := &runspec.Ready{}
 		if n, ok := l.integer(sc, s.Ready.Attrs, "tcp", 1, 65535); ok {
 			r.TCP = n
+			rat := s.Ready.Attrs["tcp"].Expr.Range()
+			if sc.instance != "" {
+				rat = sc.decl
+			}
+			if prev, clash := l.readyPort[n]; clash {
+				l.errorf(rat, "Two services on one port", "Services %q and %q both listen on port %d (declared at %s). Give one of them another port.", prev.owner, name, n, prev.at)
+			} else {
+				l.readyPort[n] = portDecl{owner: name, at: rat}
+			}
 		}
 		if c, _, ok := l.str(sc, s.Ready.Attrs, "command"); ok {
 			r.Command = c
@@ -430,8 +480,13 @@ func (l *loader) addService(sc *scope, s *schema.Service) {
 		if n, ok := l.integer(sc, s.Ready.Attrs, "timeout", 1, 86400); ok {
 			r.Timeout = n
 		}
-		if len(s.Ready.Attrs) == 0 || (r.TCP == 0 && r.Command == "" && s.Ready.Attrs["tcp"] == nil && s.Ready.Attrs["command"] == nil) {
+		_, hasTCP := s.Ready.Attrs["tcp"]
+		_, hasCmd := s.Ready.Attrs["command"]
+		switch {
+		case !hasTCP && !hasCmd:
 			l.errorf(s.Ready.DeclRange, "Empty ready block", "A ready block says how to tell the service is up: tcp = PORT or command = \"...\".")
+		case hasTCP && hasCmd:
+			l.errorf(s.Ready.DeclRange, "Conflicting readiness checks", "A ready block has either tcp or command, not both.")
 		}
 		svc.Ready = r
 	}
@@ -532,6 +587,14 @@ func (l *loader) addModule(sc *scope, m *schema.Module, chain []string) {
 			failed = true
 			continue
 		}
+		at := m.DeclRange
+		if a := m.Options[o.Name]; a != nil {
+			at = a.Expr.Range()
+		}
+		if !l.validate(&scope{instance: instance, dir: dir, value: v}, o, at) {
+			failed = true
+			continue
+		}
 		values[o.Name] = v
 	}
 	if failed {
@@ -539,6 +602,91 @@ func (l *loader) addModule(sc *scope, m *schema.Module, chain []string) {
 	}
 	msc.options = cty.ObjectVal(values)
 	l.addFile(msc, f, append(chain, id))
+}
+
+var secretName = regexp.MustCompile(`(?i)(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?)`)
+
+// warnSecret warns when a value that looks like a secret is written into
+// the file: it would land in the world-readable Nix store and the image.
+func (l *loader) warnSecret(expr hcl.Expression, name, value string) {
+	if value == "" || !secretName.MatchString(name) || l.proj.HasRefs(value) {
+		return
+	}
+	rng := expr.Range()
+	if obj, ok := expr.(*hclsyntax.ObjectConsExpr); ok {
+		for _, item := range obj.Items {
+			if k, d := item.KeyExpr.Value(nil); !d.HasErrors() && k.Type() == cty.String && k.AsString() == name {
+				rng = hcl.RangeBetween(item.KeyExpr.Range(), item.ValueExpr.Range())
+			}
+		}
+	}
+	l.diags = append(l.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagWarning,
+		Summary:  "Secret in the image",
+		Detail: fmt.Sprintf("%s looks like a secret. Values written here end up in the world-readable Nix store and in every copy of the image. "+
+			"Leave it out and pass it when the container starts: docker run -e %s=... (the init passes its environment on to services).", name, name),
+		Subject: rng.Ptr(),
+	})
+}
+
+// addNixpkgs reads the pinned package set.
+func (l *loader) addNixpkgs(sc *scope, n *schema.Nixpkgs) {
+	pin := &Pin{}
+	p, pa, hasPath := l.str(sc, n.Attrs, "path")
+	u, ua, hasURL := l.str(sc, n.Attrs, "url")
+	h, _, hasHash := l.str(sc, n.Attrs, "sha256")
+	switch {
+	case hasPath && (hasURL || hasHash):
+		l.errorf(n.DeclRange, "Conflicting nixpkgs pin", "Pin the package set either by path, or by url and sha256, not both.")
+		return
+	case hasPath:
+		if l.proj.HasRefs(p) {
+			l.errorf(pa.Expr.Range(), "Invalid nixpkgs path", "The nixpkgs path is a plain path, relative to the HCL file or absolute.")
+			return
+		}
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(sc.dir, p)
+		}
+		if _, err := os.Stat(p); err != nil {
+			l.errorf(pa.Expr.Range(), "Package set not found", "%s does not exist.", p)
+			return
+		}
+		pin.Path = p
+	case hasURL && hasHash:
+		if !strings.Contains(u, "://") {
+			l.errorf(ua.Expr.Range(), "Invalid nixpkgs url", "A nixpkgs url points at a tarball, such as \"https://github.com/NixOS/nixpkgs/archive/<commit>.tar.gz\".")
+			return
+		}
+		pin.URL, pin.SHA256 = u, h
+	case hasURL:
+		l.errorf(n.DeclRange, "Missing sha256", "A nixpkgs url needs its sha256, so the build stays reproducible (nix-prefetch-url --unpack URL prints it).")
+		return
+	default:
+		l.errorf(n.DeclRange, "Empty nixpkgs block", "Pin the package set with path = \"...\", or with url and sha256.")
+		return
+	}
+	l.proj.Nixpkgs = pin
+}
+
+// validate runs an option's validation blocks against its value; errors
+// point at the value (or the module block, for a default).
+func (l *loader) validate(sc *scope, o *schema.Option, at hcl.Range) bool {
+	for _, v := range o.Validations {
+		cond, ok := l.typed(sc, v.Condition, cty.Bool, "a validation condition")
+		if !ok {
+			return false
+		}
+		if cond.True() {
+			continue
+		}
+		msg, ok := l.typed(sc, v.ErrorMessage, cty.String, "a validation error_message")
+		if !ok {
+			return false
+		}
+		l.errorf(at, "Invalid option value", "Option %q: %s", o.Name, msg.AsString())
+		return false
+	}
+	return true
 }
 
 // check validates what only the whole project can tell.

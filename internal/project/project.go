@@ -26,6 +26,10 @@ type Project struct {
 	Ports       []int
 	Volumes     []string
 	Env         []EnvVar
+	// Nixpkgs is the pinned package set, if the app file pins one.
+	Nixpkgs *Pin
+	// Warnings are the non-fatal diagnostics of the load.
+	Warnings hcl.Diagnostics
 
 	refs  []Ref
 	nonce string
@@ -39,11 +43,31 @@ type Service struct {
 
 // File is a generated file in the store.
 type File struct {
-	Key        string // unique: "<module instance>/<label>", or "<label>" in the app file
+	Key        string // unique: "<module instance>-<label>", or "<label>" in the app file
 	Name       string // the store path's name, e.g. "httpd.conf"
 	Text       string // may hold placeholders
 	Executable bool
+	// Check is a command line run at build time; "$out" in it stands for
+	// the file. A failing check fails the build.
+	Check      string
 	DeclRange  hcl.Range
+	CheckRange hcl.Range
+}
+
+// Pin is a pinned package set: a local path, or a tarball URL with its
+// hash.
+type Pin struct {
+	Path   string // absolute
+	URL    string
+	SHA256 string
+}
+
+// String describes the pin for labels and messages.
+func (p *Pin) String() string {
+	if p.Path != "" {
+		return p.Path
+	}
+	return p.URL + "#sha256=" + p.SHA256
 }
 
 // EnvVar is one image environment variable; Value may hold placeholders.
@@ -56,6 +80,7 @@ const (
 	PkgRef  RefKind = iota // a package attribute: Attr
 	PathRef                // a file or directory beside an HCL file: Path
 	FileRef                // a generated file: File (a File.Key)
+	NixRef                 // a raw Nix expression: Expr
 )
 
 // Ref is what one placeholder stands for.
@@ -64,6 +89,7 @@ type Ref struct {
 	Attr []string // PkgRef: the attribute path below pkgs
 	Path string   // PathRef: absolute path on the host
 	File string   // FileRef: File.Key
+	Expr string   // NixRef: Nix source
 }
 
 // Part is a piece of a string: a literal, or a reference.
@@ -90,7 +116,7 @@ func newNonce() string {
 // forge one; it never reaches any output.
 func (p *Project) placeholder(r Ref) string {
 	for i, have := range p.refs {
-		if have.Kind == r.Kind && have.Path == r.Path && have.File == r.File && strings.Join(have.Attr, ".") == strings.Join(r.Attr, ".") && len(have.Attr) == len(r.Attr) {
+		if have.Kind == r.Kind && have.Path == r.Path && have.File == r.File && have.Expr == r.Expr && strings.Join(have.Attr, "\x00") == strings.Join(r.Attr, "\x00") && len(have.Attr) == len(r.Attr) {
 			return p.mark(i)
 		}
 	}
@@ -167,6 +193,8 @@ func (r Ref) String() string {
 		return "pkgs." + strings.Join(r.Attr, ".")
 	case PathRef:
 		return fmt.Sprintf("path(%q)", r.Path)
+	case NixRef:
+		return fmt.Sprintf("nix(%q)", r.Expr)
 	default:
 		return "file." + r.File
 	}

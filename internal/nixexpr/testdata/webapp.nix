@@ -4,9 +4,10 @@
 let
   init = builtins.path { path = "/nix-docker-init"; name = "nix-docker-init"; };
 
-  # A file in the store, written by the init binary (no shell, no nixpkgs needed).
-  writeFile = name: mode: text: derivation {
-    inherit name text;
+  # A file in the store, written by the init binary (no shell, no nixpkgs needed);
+  # a non-empty check command runs at build time, $out being the file.
+  writeFile = name: mode: check: text: derivation {
+    inherit name text check;
     system = builtins.currentSystem;
     builder = "${init}";
     args = [ "build-files" ];
@@ -22,14 +23,14 @@ let
 
   # Generated files.
   files = {
-    "redis-conf" = writeFile "redis.conf" 292 "port 6379
+    "redis-conf" = writeFile "redis.conf" 292 "" "port 6379
 bind 0.0.0.0
 protected-mode no
 dir /var/lib/redis
 daemonize no
 logfile \"\"
 ";
-    "web-conf" = writeFile "httpd.conf" 292 "ServerRoot ${pkgs.apacheHttpd}
+    "web-conf" = writeFile "httpd.conf" 292 "" "ServerRoot ${pkgs.apacheHttpd}
 ServerName localhost
 ServerAdmin admin@localhost
 Listen 80
