@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
+	"strings"
 )
 
 // Version is the runspec format version. The builder writes it, the init
@@ -137,8 +139,17 @@ func (s *Service) ApplyDefaults() {
 	}
 }
 
+// StopSignals are the names stopsignal takes, as in supervisord.
+var StopSignals = []string{"TERM", "INT", "QUIT", "HUP", "KILL", "USR1", "USR2"}
+
+// ForwardSignals are the names `signals` takes: the signals the init passes
+// on to services (TERM and INT stop the whole container instead).
+var ForwardSignals = []string{"HUP", "USR1", "USR2"}
+
 // Validate checks what both sides rely on: a known version, unique service
-// names, known `after` targets and users, no dependency cycle.
+// names, known `after` targets, users and groups, signal names, a ready
+// check with exactly one of tcp and command, one-shot services that are
+// not restarted, and no dependency cycle.
 func (sp *Spec) Validate() error {
 	if sp.Version != Version {
 		return fmt.Errorf("runspec version %d, this init understands %d", sp.Version, Version)
@@ -146,6 +157,18 @@ func (sp *Spec) Validate() error {
 	users := map[string]bool{}
 	for _, u := range sp.Users {
 		users[u.Name] = true
+	}
+	groups := map[string]bool{}
+	for _, g := range sp.Groups {
+		groups[g.Name] = true
+	}
+	for _, d := range sp.Directories {
+		if d.User != "" && !users[d.User] {
+			return fmt.Errorf("directory %s belongs to unknown user %q", d.Path, d.User)
+		}
+		if d.Group != "" && !groups[d.Group] {
+			return fmt.Errorf("directory %s belongs to unknown group %q", d.Path, d.Group)
+		}
 	}
 	names := map[string]*Service{}
 	for i := range sp.Services {
@@ -167,6 +190,28 @@ func (sp *Spec) Validate() error {
 		case "", RestartUnexpected, RestartAlways, RestartNever:
 		default:
 			return fmt.Errorf("service %q: autorestart must be true, false or unexpected, not %q", s.Name, s.Autorestart)
+		}
+		if s.OneShot && s.Autorestart == RestartAlways {
+			return fmt.Errorf("service %q is one-shot and cannot have autorestart true", s.Name)
+		}
+		if s.StopSignal != "" && !slices.Contains(StopSignals, s.StopSignal) {
+			return fmt.Errorf("service %q: stopsignal must be one of %s, not %q", s.Name, strings.Join(StopSignals, " "), s.StopSignal)
+		}
+		for _, sig := range s.Signals {
+			if !slices.Contains(ForwardSignals, sig) {
+				return fmt.Errorf("service %q: signals may list %s, not %q", s.Name, strings.Join(ForwardSignals, " "), sig)
+			}
+		}
+		if r := s.Ready; r != nil {
+			if (r.TCP != 0) == (r.Command != "") {
+				return fmt.Errorf("service %q: ready needs exactly one of tcp and command", s.Name)
+			}
+			if r.TCP < 0 || r.TCP > 65535 {
+				return fmt.Errorf("service %q: ready tcp port %d is out of range", s.Name, r.TCP)
+			}
+			if r.Timeout < 0 {
+				return fmt.Errorf("service %q: ready timeout %d is negative", s.Name, r.Timeout)
+			}
 		}
 	}
 	for _, s := range sp.Services {
