@@ -1,0 +1,72 @@
+# lighttpd serving a document root.
+# Modelled on NixOS' services.lighttpd: document-root, port, extra config.
+
+option "document_root" {
+  type        = string
+  description = "Directory served at /, usually path(\"www\")."
+}
+
+option "port" {
+  type        = number
+  default     = 80
+  description = "TCP port lighttpd listens on."
+}
+
+option "php_fpm" {
+  type        = string
+  default     = ""
+  description = "Address of a PHP-FPM pool, as \"HOST:PORT\" (for example \"127.0.0.1:9000\"), that runs *.php files. Empty: no PHP."
+}
+
+option "extra_config" {
+  type        = string
+  default     = ""
+  description = "More lighttpd.conf lines, verbatim."
+}
+
+option "package" {
+  type        = string
+  default     = pkgs.lighttpd
+  description = "The lighttpd package."
+}
+
+file "conf" {
+  name  = "lighttpd.conf"
+  check = "${option.package}/sbin/lighttpd -tt -f $out -m ${option.package}/lib"
+  text  = <<-EOT
+    server.document-root = "${option.document_root}"
+    server.port = ${option.port}
+    server.username = "nobody"
+    server.groupname = "nogroup"
+    server.modules = ( "mod_access"${option.php_fpm != "" ? ", \"mod_fastcgi\"" : ""} )
+    index-file.names = ( "index.html", "index.htm"${option.php_fpm != "" ? ", \"index.php\"" : ""} )
+    mimetype.assign = (
+      ".html" => "text/html; charset=utf-8",
+      ".htm" => "text/html; charset=utf-8",
+      ".css" => "text/css",
+      ".js" => "text/javascript",
+      ".json" => "application/json",
+      ".txt" => "text/plain; charset=utf-8",
+      ".svg" => "image/svg+xml",
+      ".png" => "image/png",
+      ".jpg" => "image/jpeg",
+      ".gif" => "image/gif",
+      ".ico" => "image/x-icon",
+    )
+    %{if option.php_fpm != ""}
+    fastcgi.server = ( ".php" => (( "host" => "${split(":", option.php_fpm)[0]}", "port" => ${split(":", option.php_fpm)[1]} )) )
+    %{endif}
+    ${option.extra_config}
+  EOT
+}
+
+service "main" {
+  command = "${option.package}/sbin/lighttpd -D -f ${file.conf} -m ${option.package}/lib"
+  ready {
+    tcp = option.port
+  }
+}
+
+image {
+  ports = [option.port]
+}

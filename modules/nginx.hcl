@@ -1,0 +1,116 @@
+# nginx: a static document root, a reverse proxy to a local service, or both.
+# Modelled on NixOS' services.nginx virtual hosts: root, locations."/".proxyPass, extraConfig.
+
+option "port" {
+  type        = number
+  default     = 80
+  description = "TCP port nginx listens on."
+  validation {
+    condition     = value >= 1 && value <= 65535
+    error_message = "a port is a number from 1 to 65535."
+  }
+}
+
+option "root" {
+  type        = string
+  default     = ""
+  description = "Directory served at /, usually path(\"www\"). Empty: no static files."
+}
+
+option "proxy_to" {
+  type        = number
+  default     = 0
+  description = "Port of a service in the image that / is proxied to (127.0.0.1:PORT). 0: no proxy. With root set too, files under root win and the rest goes to the service."
+}
+
+option "php_fpm" {
+  type        = string
+  default     = ""
+  description = "Address of a PHP-FPM pool (for example \"127.0.0.1:9000\" from the php-fpm module) that runs *.php files under root. Empty: no PHP."
+}
+
+option "server_name" {
+  type        = string
+  default     = "localhost"
+  description = "The virtual host's server_name."
+}
+
+option "extra_config" {
+  type        = string
+  default     = ""
+  description = "More directives for the server block, verbatim."
+}
+
+option "package" {
+  type        = string
+  default     = pkgs.nginx
+  description = "The nginx package."
+}
+
+file "conf" {
+  name  = "nginx.conf"
+  check = "${option.package}/bin/nginx -t -q -e stderr -c $out"
+  text  = <<-EOT
+    daemon off;
+    user nobody nogroup;
+    worker_processes 1;
+    error_log stderr;
+    pid /run/nginx-${module.name}.pid;
+
+    events {
+      worker_connections 1024;
+    }
+
+    http {
+      include ${option.package}/conf/mime.types;
+      default_type application/octet-stream;
+      access_log /dev/stdout;
+      sendfile on;
+      client_body_temp_path /tmp/nginx-${module.name}-body;
+      proxy_temp_path /tmp/nginx-${module.name}-proxy;
+      fastcgi_temp_path /tmp/nginx-${module.name}-fastcgi;
+      uwsgi_temp_path /tmp/nginx-${module.name}-uwsgi;
+      scgi_temp_path /tmp/nginx-${module.name}-scgi;
+
+      server {
+        listen ${option.port};
+        server_name ${option.server_name};
+    %{if option.root != ""}
+        root ${option.root};
+        index index.html index.htm${option.php_fpm != "" ? " index.php" : ""};
+    %{endif}
+    %{if option.proxy_to != 0}
+        location @app {
+          proxy_pass http://127.0.0.1:${option.proxy_to};
+          proxy_set_header Host $host;
+          proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+          proxy_set_header X-Forwarded-Proto $scheme;
+        }
+        location / {
+          ${option.root != "" ? "try_files $uri $uri/ @app;" : "try_files /nonexistent @app;"}
+        }
+    %{endif}
+    %{if option.php_fpm != ""}
+        location ~ \.php$ {
+          try_files $uri =404;
+          include ${option.package}/conf/fastcgi_params;
+          fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+          fastcgi_pass ${option.php_fpm};
+        }
+    %{endif}
+        ${option.extra_config}
+      }
+    }
+  EOT
+}
+
+service "main" {
+  command = "${option.package}/bin/nginx -e stderr -c ${file.conf}"
+  ready {
+    tcp = option.port
+  }
+}
+
+image {
+  ports = [option.port]
+}

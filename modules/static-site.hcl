@@ -1,0 +1,26 @@
+# A static web site with sensible defaults: nginx serving a directory, with
+# an index page, MIME types and gzip for text.
+
+option "root" {
+  type        = string
+  description = "Directory to serve, usually path(\"site\")."
+}
+
+option "port" {
+  type        = number
+  default     = 80
+  description = "TCP port the site is served on."
+}
+
+module "main" {
+  source       = "nginx"
+  root         = option.root
+  port         = option.port
+  extra_config = <<-EOT
+    gzip on;
+    gzip_types text/plain text/css text/javascript application/javascript application/json image/svg+xml;
+    location / {
+      try_files $uri $uri/ $uri.html =404;
+    }
+  EOT
+}
