@@ -38,6 +38,7 @@ file "conf" {
     server.port = ${option.port}
     server.username = "nobody"
     server.groupname = "nogroup"
+    server.upload-dirs = ( "/tmp" )
     server.modules = ( "mod_access"${option.php_fpm != "" ? ", \"mod_fastcgi\"" : ""} )
     index-file.names = ( "index.html", "index.htm"${option.php_fpm != "" ? ", \"index.php\"" : ""} )
     mimetype.assign = (

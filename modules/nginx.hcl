@@ -48,14 +48,17 @@ option "package" {
 }
 
 file "conf" {
-  name  = "nginx.conf"
-  check = "${option.package}/bin/nginx -t -q -e stderr -c $out"
+  name = "nginx.conf"
+  # nginx -t binds the listen ports, which a build cannot (ports below 1024, or
+  # ports in use on the build host): test a copy that listens on a socket.
+  check = "${pkgs.busybox}/bin/sh -ec 'sed -E \"s|^( *)listen [^;]*;|\\1listen unix:$TMPDIR/check.sock;|\" $out > $TMPDIR/nginx.conf && exec ${option.package}/bin/nginx -t -q -e stderr -p $TMPDIR/ -c $TMPDIR/nginx.conf'"
   text  = <<-EOT
     daemon off;
     user nobody nogroup;
     worker_processes 1;
     error_log stderr;
-    pid /run/nginx-${module.name}.pid;
+    # Relative to the prefix: /run/ when running, the build's TMPDIR for the check.
+    pid nginx-${module.name}.pid;
 
     events {
       worker_connections 1024;
@@ -105,7 +108,7 @@ file "conf" {
 }
 
 service "main" {
-  command = "${option.package}/bin/nginx -e stderr -c ${file.conf}"
+  command = "${option.package}/bin/nginx -e stderr -p /run/ -c ${file.conf}"
   ready {
     tcp = option.port
   }
