@@ -25,8 +25,9 @@ option "package" {
 }
 
 file "conf" {
-  name = "httpd.conf"
-  text = <<-EOT
+  name  = "httpd.conf"
+  check = "${option.package}/bin/httpd -t -f $out"
+  text  = <<-EOT
     ServerRoot ${option.package}
     ServerName localhost
     ServerAdmin ${option.admin_addr}

@@ -177,8 +177,12 @@ func Decode(body hcl.Body, filename string, kind Kind) (*File, hcl.Diagnostics) 
 			diags = append(diags, d...)
 			m := &Module{Name: b.Labels[0], Options: hcl.Attributes{}, DeclRange: b.DefRange, NameRange: b.LabelRanges[0]}
 			for name, a := range attrs {
-				if name == "source" {
+				switch name {
+				case "source":
 					m.Source = a.Expr
+					continue
+				case "after":
+					m.After = a.Expr
 					continue
 				}
 				m.Options[name] = a

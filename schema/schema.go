@@ -47,6 +47,7 @@ type Ready struct {
 type Module struct {
 	Name      string
 	Source    hcl.Expression // nil: the label names a built-in module
+	After     hcl.Expression // nil: none; services the module's services start after
 	Options   hcl.Attributes // every other attribute
 	DeclRange hcl.Range
 	NameRange hcl.Range

@@ -17,4 +17,5 @@ module "proxy" {
   port     = 8080
   root     = path("public")
   proxy_to = 3000
+  after    = ["api"]
 }

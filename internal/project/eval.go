@@ -20,6 +20,7 @@ import (
 type scope struct {
 	instance string    // module instance name; "" in the app file
 	decl     hcl.Range // the module block that made this instance
+	after    []string  // the module block's after: every service here starts after these
 	dir      string    // directory for path(); "" in built-in modules
 	options  cty.Value
 	files    map[string]cty.Value // file label -> placeholder

@@ -460,6 +460,14 @@ func (l *loader) addService(sc *scope, s *schema.Service) {
 			flag.set(b)
 		}
 	}
+	for _, dep := range sc.after {
+		if !containsStr(svc.After, dep) {
+			svc.After = append(svc.After, dep)
+		}
+		if _, ok := l.afterAttr[name]; !ok {
+			l.afterAttr[name] = sc.decl
+		}
+	}
 	if s.Ready != nil {
 		r := &runspec.Ready{}
 		if n, ok := l.integer(sc, s.Ready.Attrs, "tcp", 1, 65535); ok {
@@ -546,7 +554,24 @@ func (l *loader) addModule(sc *scope, m *schema.Module, chain []string) {
 		return
 	}
 	instance := l.name(sc, m.Name)
-	msc := &scope{instance: instance, dir: dir, decl: m.DeclRange}
+	msc := &scope{instance: instance, dir: dir, decl: m.DeclRange, after: sc.after}
+	if m.After != nil {
+		after, ok := l.typed(sc, m.After, cty.List(cty.String), "attribute \"after\"")
+		if !ok {
+			return
+		}
+		for it := after.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			dep := e.AsString()
+			if sc.services[dep] {
+				dep = l.name(sc, dep)
+			}
+			msc.after = append(msc.after, dep)
+		}
+		if len(msc.after) > 0 {
+			l.afterAttr["module "+instance] = m.After.Range()
+		}
+	}
 	// Options: declared types, given values (evaluated where the module
 	// is used) or defaults (evaluated in the module).
 	declared := map[string]*schema.Option{}

@@ -130,6 +130,9 @@ nobody:x:65534:65534::/var/empty:/sbin/nologin
     {
       \"name\": \"proxy\",
       \"command\": \"${pkgs.nginx}/bin/nginx -e stderr -p /run/ -c ${files."proxy-conf"}\",
+      \"after\": [
+        \"api\"
+      ],
       \"ready\": {
         \"tcp\": 8080,
         \"timeout\": 60

@@ -30,7 +30,7 @@ dir /var/lib/redis
 daemonize no
 logfile \"\"
 ";
-    "web-conf" = writeFile "httpd.conf" 292 "" "ServerRoot ${pkgs.apacheHttpd}
+    "web-conf" = writeFile "httpd.conf" 292 "${pkgs.apacheHttpd}/bin/httpd -t -f \$out" "ServerRoot ${pkgs.apacheHttpd}
 ServerName localhost
 ServerAdmin admin@localhost
 Listen 80
