@@ -54,8 +54,9 @@ func Render(p *project.Project, opts Options) ([]byte, error) {
 	fmt.Fprintf(&b, "  init = builtins.path { path = %s; name = \"nix-docker-init\"; };\n\n", quote(opts.InitPath))
 	b.WriteString("  # A file in the store, written by the init binary (no shell, no nixpkgs needed);\n")
 	b.WriteString("  # a non-empty check command runs at build time, $out being the file.\n")
-	b.WriteString("  writeFile = name: mode: check: text: derivation {\n")
+	b.WriteString("  writeFile = key: name: mode: check: text: derivation {\n")
 	b.WriteString("    inherit name text check;\n")
+	b.WriteString("    nixDockerFile = key; # names the file block in build errors\n")
 	b.WriteString("    system = builtins.currentSystem;\n")
 	b.WriteString("    builder = \"${init}\";\n")
 	b.WriteString("    args = [ \"build-files\" ];\n")
@@ -88,7 +89,7 @@ func Render(p *project.Project, opts Options) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("file %q: %w", f.Key, err)
 		}
-		fmt.Fprintf(&b, "    %s = writeFile %s %d %s %s;\n", quote(f.Key), quote(f.Name), mode, check, text)
+		fmt.Fprintf(&b, "    %s = writeFile %s %s %d %s %s;\n", quote(f.Key), quote(f.Key), quote(f.Name), mode, check, text)
 	}
 	b.WriteString("  };\n")
 

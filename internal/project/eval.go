@@ -195,16 +195,17 @@ func (l *loader) typed(sc *scope, expr hcl.Expression, ty cty.Type, what string)
 	if !ok {
 		return cty.NilVal, false
 	}
-	return l.conform(v, ty, expr.Range(), what)
+	return l.conform(v, ty, expr, what)
 }
 
-func (l *loader) conform(v cty.Value, ty cty.Type, rng hcl.Range, what string) (cty.Value, bool) {
+func (l *loader) conform(v cty.Value, ty cty.Type, expr hcl.Expression, what string) (cty.Value, bool) {
+	rng := expr.Range()
 	if v.IsNull() {
 		l.errorf(rng, "Missing value", "%s must not be null.", capital(what))
 		return cty.NilVal, false
 	}
-	if err := strict(v, ty, nil); err != "" {
-		l.errorf(rng, "Incorrect value type", "Inappropriate value for %s: %s.", what, err)
+	if err, at := strict(v, ty, nil); err != "" {
+		l.errorf(subRange(expr, at), "Incorrect value type", "Inappropriate value for %s: %s.", what, err)
 		return cty.NilVal, false
 	}
 	out, err := convert.Convert(v, ty)
@@ -213,6 +214,49 @@ func (l *loader) conform(v cty.Value, ty cty.Type, rng hcl.Range, what string) (
 		return cty.NilVal, false
 	}
 	return out, true
+}
+
+// subRange finds the part of a literal list or object that path leads to,
+// so an error can point at the element itself.
+func subRange(expr hcl.Expression, path cty.Path) hcl.Range {
+	for _, step := range path {
+		switch e := expr.(type) {
+		case *hclsyntax.TupleConsExpr:
+			idx, ok := step.(cty.IndexStep)
+			if !ok || idx.Key.Type() != cty.Number {
+				return expr.Range()
+			}
+			i, _ := idx.Key.AsBigFloat().Int64()
+			if int(i) >= len(e.Exprs) {
+				return expr.Range()
+			}
+			expr = e.Exprs[i]
+		case *hclsyntax.ObjectConsExpr:
+			var key string
+			switch st := step.(type) {
+			case cty.IndexStep:
+				if st.Key.Type() != cty.String {
+					return expr.Range()
+				}
+				key = st.Key.AsString()
+			case cty.GetAttrStep:
+				key = st.Name
+			}
+			found := false
+			for _, item := range e.Items {
+				if k, d := item.KeyExpr.Value(nil); !d.HasErrors() && k.Type() == cty.String && k.AsString() == key {
+					expr, found = item.ValueExpr, true
+					break
+				}
+			}
+			if !found {
+				return expr.Range()
+			}
+		default:
+			return expr.Range()
+		}
+	}
+	return expr.Range()
 }
 
 func convertMessage(err error) string {
@@ -224,45 +268,45 @@ func convertMessage(err error) string {
 
 // strict reports a primitive type mismatch anywhere in v, where go-cty's
 // conversion would quietly turn numbers and bools into strings.
-func strict(v cty.Value, ty cty.Type, path cty.Path) string {
+func strict(v cty.Value, ty cty.Type, path cty.Path) (string, cty.Path) {
 	at := ""
 	if len(path) > 0 {
 		at = " at " + pathString(path)
 	}
 	switch {
 	case ty == cty.DynamicPseudoType:
-		return ""
+		return "", nil
 	case ty.IsPrimitiveType():
 		if vt := v.Type(); vt.IsPrimitiveType() && vt != ty {
-			return fmt.Sprintf("%s required%s, got %s", ty.FriendlyName(), at, vt.FriendlyName())
+			return fmt.Sprintf("%s required%s, got %s", ty.FriendlyName(), at, vt.FriendlyName()), path
 		}
 		if !v.Type().IsPrimitiveType() {
-			return fmt.Sprintf("%s required%s, got %s", ty.FriendlyName(), at, v.Type().FriendlyName())
+			return fmt.Sprintf("%s required%s, got %s", ty.FriendlyName(), at, v.Type().FriendlyName()), path
 		}
 	case ty.IsListType() || ty.IsSetType():
 		if !(v.Type().IsTupleType() || v.Type().IsListType() || v.Type().IsSetType()) {
-			return fmt.Sprintf("%s required%s, got %s", ty.FriendlyName(), at, v.Type().FriendlyName())
+			return fmt.Sprintf("%s required%s, got %s", ty.FriendlyName(), at, v.Type().FriendlyName()), path
 		}
 		i := int64(0)
 		for it := v.ElementIterator(); it.Next(); i++ {
 			_, e := it.Element()
-			if m := strict(e, ty.ElementType(), append(path, cty.IndexStep{Key: cty.NumberIntVal(i)})); m != "" {
-				return m
+			if m, p := strict(e, ty.ElementType(), append(path, cty.IndexStep{Key: cty.NumberIntVal(i)})); m != "" {
+				return m, p
 			}
 		}
 	case ty.IsMapType():
 		if !(v.Type().IsObjectType() || v.Type().IsMapType()) {
-			return fmt.Sprintf("%s required%s, got %s", ty.FriendlyName(), at, v.Type().FriendlyName())
+			return fmt.Sprintf("%s required%s, got %s", ty.FriendlyName(), at, v.Type().FriendlyName()), path
 		}
 		for it := v.ElementIterator(); it.Next(); {
 			k, e := it.Element()
-			if m := strict(e, ty.ElementType(), append(path, cty.IndexStep{Key: k})); m != "" {
-				return m
+			if m, p := strict(e, ty.ElementType(), append(path, cty.IndexStep{Key: k})); m != "" {
+				return m, p
 			}
 		}
 	case ty.IsObjectType():
 		if !(v.Type().IsObjectType() || v.Type().IsMapType()) {
-			return fmt.Sprintf("%s required%s, got %s", ty.FriendlyName(), at, v.Type().FriendlyName())
+			return fmt.Sprintf("%s required%s, got %s", ty.FriendlyName(), at, v.Type().FriendlyName()), path
 		}
 		for name, aty := range ty.AttributeTypes() {
 			if v.Type().IsObjectType() && !v.Type().HasAttribute(name) {
@@ -271,12 +315,12 @@ func strict(v cty.Value, ty cty.Type, path cty.Path) string {
 			if v.Type().IsMapType() && !v.HasIndex(cty.StringVal(name)).True() {
 				continue
 			}
-			if m := strict(v.Index(cty.StringVal(name)), aty, append(path, cty.GetAttrStep{Name: name})); m != "" {
-				return m
+			if m, p := strict(v.Index(cty.StringVal(name)), aty, append(path, cty.GetAttrStep{Name: name})); m != "" {
+				return m, p
 			}
 		}
 	}
-	return ""
+	return "", nil
 }
 
 func pathString(p cty.Path) string {

@@ -38,6 +38,7 @@ type loader struct {
 	// contributed each image port, and where.
 	portOwner map[int]portDecl
 	readyPort map[int]portDecl
+	portClash map[int]bool // ports already reported as used twice
 }
 
 type portDecl struct {
@@ -78,6 +79,7 @@ func Load(parser *schema.Parser, filename string) (*Project, hcl.Diagnostics) {
 		userAttr:    map[string]hcl.Range{},
 		portOwner:   map[int]portDecl{},
 		readyPort:   map[int]portDecl{},
+		portClash:   map[int]bool{},
 	}
 	f, diags := schema.Parse(parser, src, filename, schema.AppFile)
 	l.diags = append(l.diags, diags...)
@@ -163,6 +165,7 @@ func (l *loader) addImage(sc *scope, img *schema.Image) {
 					// Two module instances on one port is a clash; the app
 					// file may repeat a port a module already exposes.
 					if prev.owner != sc.instance && prev.owner != "" && sc.instance != "" {
+						l.portClash[p] = true
 						l.errorf(at, "Port used twice", "Port %d is used by module %q (%s) and by module %q. Give one of them another port.", p, prev.owner, prev.at, sc.instance)
 					}
 					continue
@@ -242,6 +245,12 @@ func (l *loader) addUser(sc *scope, u *schema.User) {
 		return
 	}
 	user := runspec.User{Name: u.Name, UID: uid, GID: uid, Home: "/var/empty"}
+	for _, have := range l.proj.Users {
+		if have.UID == uid && have.Name != u.Name {
+			l.errorf(u.DeclRange, "Duplicate uid", "User %q has uid %d, already used by user %q.", u.Name, uid, have.Name)
+			return
+		}
+	}
 	if _, present := u.Attrs["gid"]; present {
 		gid, ok := l.integer(sc, u.Attrs, "gid", 0, 1<<31-1)
 		if !ok {
@@ -476,7 +485,7 @@ func (l *loader) addService(sc *scope, s *schema.Service) {
 			if sc.instance != "" {
 				rat = sc.decl
 			}
-			if prev, clash := l.readyPort[n]; clash {
+			if prev, clash := l.readyPort[n]; clash && !l.portClash[n] {
 				l.errorf(rat, "Two services on one port", "Services %q and %q both listen on port %d (declared at %s). Give one of them another port.", prev.owner, name, n, prev.at)
 			} else {
 				l.readyPort[n] = portDecl{owner: name, at: rat}

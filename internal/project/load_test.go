@@ -18,15 +18,21 @@ var errorMarker = regexp.MustCompile(`#\s*ERROR:\s*(.+)$`)
 
 // TestInvalid loads every file under testdata/invalid: each line marked
 // `# ERROR: <summary>` must get exactly one error with that summary, at
-// that line, and no other error may appear.
+// that line, and no other error may appear. A case that uses a module of
+// its own keeps it in testdata/invalid/modules/ under the same name, with
+// its markers.
 func TestInvalid(t *testing.T) {
 	files, _ := filepath.Glob("testdata/invalid/*.hcl")
-	if len(files) == 0 {
-		t.Fatal("no test files")
+	if len(files) < 50 {
+		t.Fatalf("%d invalid cases, want at least 50", len(files))
 	}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			want := markers(t, file)
+			if _, err := os.Stat(filepath.Join("testdata/invalid/modules", filepath.Base(file))); err == nil {
+				want = append(want, markers(t, filepath.Join("testdata/invalid/modules", filepath.Base(file)))...)
+				sort.Strings(want)
+			}
 			if len(want) == 0 {
 				t.Fatalf("%s has no # ERROR: marker", file)
 			}
@@ -43,7 +49,7 @@ func TestInvalid(t *testing.T) {
 				if d.Detail == "" {
 					t.Errorf("diagnostic %q has no detail", d.Summary)
 				}
-				got = append(got, lineKey(d.Subject.Start.Line, d.Summary))
+				got = append(got, lineKey(filepath.Base(d.Subject.Filename), d.Subject.Start.Line, d.Summary))
 			}
 			sort.Strings(got)
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -124,13 +130,13 @@ func markers(t *testing.T, file string) []string {
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
 		if m := errorMarker.FindStringSubmatch(sc.Text()); m != nil {
-			out = append(out, lineKey(n, strings.TrimSpace(m[1])))
+			out = append(out, lineKey(filepath.Base(file), n, strings.TrimSpace(m[1])))
 		}
 	}
 	sort.Strings(out)
 	return out
 }
 
-func lineKey(line int, summary string) string {
-	return fmt.Sprintf("%04d: %s", line, summary)
+func lineKey(file string, line int, summary string) string {
+	return fmt.Sprintf("%s:%04d: %s", file, line, summary)
 }

@@ -6,8 +6,9 @@ let
 
   # A file in the store, written by the init binary (no shell, no nixpkgs needed);
   # a non-empty check command runs at build time, $out being the file.
-  writeFile = name: mode: check: text: derivation {
+  writeFile = key: name: mode: check: text: derivation {
     inherit name text check;
+    nixDockerFile = key; # names the file block in build errors
     system = builtins.currentSystem;
     builder = "${init}";
     args = [ "build-files" ];
@@ -22,7 +23,7 @@ let
 
   # Generated files.
   files = {
-    "web-conf" = writeFile "lighttpd.conf" 292 "${pkgs.lighttpd}/sbin/lighttpd -tt -f \$out -m ${pkgs.lighttpd}/lib" "server.document-root = \"${paths."www"}\"
+    "web-conf" = writeFile "web-conf" "lighttpd.conf" 292 "${pkgs.lighttpd}/sbin/lighttpd -tt -f \$out -m ${pkgs.lighttpd}/lib" "server.document-root = \"${paths."www"}\"
 server.port = 8080
 server.username = \"nobody\"
 server.groupname = \"nogroup\"

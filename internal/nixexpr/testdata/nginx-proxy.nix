@@ -6,8 +6,9 @@ let
 
   # A file in the store, written by the init binary (no shell, no nixpkgs needed);
   # a non-empty check command runs at build time, $out being the file.
-  writeFile = name: mode: check: text: derivation {
+  writeFile = key: name: mode: check: text: derivation {
     inherit name text check;
+    nixDockerFile = key; # names the file block in build errors
     system = builtins.currentSystem;
     builder = "${init}";
     args = [ "build-files" ];
@@ -23,7 +24,7 @@ let
 
   # Generated files.
   files = {
-    "proxy-conf" = writeFile "nginx.conf" 292 "${pkgs.busybox}/bin/sh -ec 'sed -E \"s|^( *)listen [^;]*;|\\1listen unix:\$TMPDIR/check.sock;|\" \$out > \$TMPDIR/nginx.conf && exec ${pkgs.nginx}/bin/nginx -t -q -e stderr -p \$TMPDIR/ -c \$TMPDIR/nginx.conf'" "daemon off;
+    "proxy-conf" = writeFile "proxy-conf" "nginx.conf" 292 "${pkgs.busybox}/bin/sh -ec 'sed -E \"s|^( *)listen [^;]*;|\\1listen unix:\$TMPDIR/check.sock;|\" \$out > \$TMPDIR/nginx.conf && exec ${pkgs.nginx}/bin/nginx -t -q -e stderr -p \$TMPDIR/ -c \$TMPDIR/nginx.conf'" "daemon off;
 user nobody nogroup;
 worker_processes 1;
 error_log stderr;

@@ -6,8 +6,9 @@ let
 
   # A file in the store, written by the init binary (no shell, no nixpkgs needed);
   # a non-empty check command runs at build time, $out being the file.
-  writeFile = name: mode: check: text: derivation {
+  writeFile = key: name: mode: check: text: derivation {
     inherit name text check;
+    nixDockerFile = key; # names the file block in build errors
     system = builtins.currentSystem;
     builder = "${init}";
     args = [ "build-files" ];
@@ -23,14 +24,14 @@ let
 
   # Generated files.
   files = {
-    "redis-conf" = writeFile "redis.conf" 292 "" "port 6379
+    "redis-conf" = writeFile "redis-conf" "redis.conf" 292 "" "port 6379
 bind 0.0.0.0
 protected-mode no
 dir /var/lib/redis
 daemonize no
 logfile \"\"
 ";
-    "web-conf" = writeFile "httpd.conf" 292 "${pkgs.apacheHttpd}/bin/httpd -t -f \$out" "ServerRoot ${pkgs.apacheHttpd}
+    "web-conf" = writeFile "web-conf" "httpd.conf" 292 "${pkgs.apacheHttpd}/bin/httpd -t -f \$out" "ServerRoot ${pkgs.apacheHttpd}
 ServerName localhost
 ServerAdmin admin@localhost
 Listen 80

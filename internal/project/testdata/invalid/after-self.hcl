@@ -1,0 +1,4 @@
+service "x" {
+  command = "/bin/true"
+  after   = ["x"] # ERROR: Service after itself
+}

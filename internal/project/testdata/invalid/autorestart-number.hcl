@@ -1,0 +1,4 @@
+service "x" {
+  command     = "/bin/true"
+  autorestart = 1 # ERROR: Invalid autorestart
+}

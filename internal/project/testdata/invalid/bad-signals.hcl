@@ -1,0 +1,4 @@
+service "x" {
+  command = "/bin/true"
+  signals = ["TERM"] # ERROR: Unknown signal
+}

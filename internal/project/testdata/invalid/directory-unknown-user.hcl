@@ -1,0 +1,7 @@
+directory "data" {
+  path = "/data"
+  user = "app" # ERROR: Unknown user
+}
+service "x" {
+  command = "/bin/true"
+}

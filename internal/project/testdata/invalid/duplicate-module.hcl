@@ -1,0 +1,2 @@
+module "redis" {}
+module "redis" {} # ERROR: Duplicate module "redis"

@@ -1,0 +1,3 @@
+service "x" {
+  command = "   " # ERROR: Empty command
+}

@@ -1,0 +1,5 @@
+service "x" {
+  command = "/bin/true"
+  ready { # ERROR: Empty ready block
+  }
+}

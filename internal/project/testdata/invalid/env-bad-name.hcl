@@ -1,0 +1,6 @@
+service "x" {
+  command = "/bin/true"
+  environment = { # ERROR: Invalid environment variable name
+    "1X" = "a"
+  }
+}

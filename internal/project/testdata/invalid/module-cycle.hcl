@@ -1,0 +1,3 @@
+module "loop" {
+  source = "./modules/module-cycle.hcl"
+}

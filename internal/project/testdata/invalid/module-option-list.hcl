@@ -1,0 +1,4 @@
+module "cache" {
+  source = "redis"
+  bind   = ["0.0.0.0"] # ERROR: Incorrect value type
+}

@@ -1,0 +1,3 @@
+module "mine" {
+  source = "./nothere.hcl" # ERROR: Cannot read module
+}

@@ -1,0 +1,3 @@
+module "cache" {
+  source = 6379 # ERROR: Incorrect value type
+}

@@ -1,0 +1,3 @@
+module "again" { # ERROR: Module cycle
+  source = "./module-cycle.hcl"
+}

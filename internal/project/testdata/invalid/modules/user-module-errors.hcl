@@ -1,0 +1,4 @@
+option "port" {
+  type    = number
+  default = "eighty" # ERROR: Incorrect value type
+}

@@ -1,0 +1,3 @@
+service "x" {
+  command = "${nix("")}/bin/x" # ERROR: Error in function call
+}

@@ -1,0 +1,5 @@
+nixpkgs { # ERROR: Empty nixpkgs block
+}
+service "x" {
+  command = "/bin/true"
+}

@@ -1,0 +1,4 @@
+service "x" {
+  command = "/bin/true"
+  oneshot = "yes" # ERROR: Incorrect value type
+}

@@ -1,0 +1,6 @@
+option "port" { # ERROR: Unsupported block type
+  type = number
+}
+service "x" {
+  command = "/bin/true"
+}

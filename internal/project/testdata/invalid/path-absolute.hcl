@@ -1,0 +1,3 @@
+service "x" {
+  command = "${path("/etc")}/x" # ERROR: Error in function call
+}

@@ -1,0 +1,6 @@
+service "x" {
+  command = "/bin/true"
+  ready {
+    tcp = 0 # ERROR: Number out of range
+  }
+}

@@ -1,0 +1,4 @@
+service "x" {
+  command   = "/bin/true"
+  directory = "srv" # ERROR: Invalid directory
+}

@@ -1,0 +1,4 @@
+service "x" {
+  command   = "/bin/true"
+  startsecs = 1.5 # ERROR: Invalid number
+}

@@ -1,0 +1,6 @@
+module "cache" {
+  source = "redis"
+}
+module "sessions" { # ERROR: Port used twice
+  source = "redis"
+}

@@ -1,0 +1,6 @@
+service "x" {
+  command = "/bin/true"
+  readiness { # ERROR: Unsupported block type
+    tcp = 80
+  }
+}

@@ -1,0 +1,6 @@
+user "app" { # ERROR: Missing required argument
+  home = "/srv"
+}
+service "x" {
+  command = "/bin/true"
+}

@@ -1,0 +1,3 @@
+module "mine" {
+  source = "./modules/user-module-errors.hcl"
+}

@@ -1,0 +1,7 @@
+user "app" {
+  uid    = 1000
+  groups = ["wheeel"] # ERROR: Unknown group
+}
+service "x" {
+  command = "/bin/true"
+}

@@ -1,0 +1,6 @@
+image {
+  volumes = "/data" # ERROR: Incorrect value type
+}
+service "x" {
+  command = "/bin/true"
+}
