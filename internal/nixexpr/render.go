@@ -28,10 +28,14 @@ const SystemName = "nix-docker-system"
 // Metadata is image.json in the system path: image settings whose values
 // Nix resolves (store paths in env values).
 type Metadata struct {
-	Env     []string `json:"env"`
-	Ports   []int    `json:"ports"`
-	Volumes []string `json:"volumes"`
+	Env     []string          `json:"env"`
+	Ports   []int             `json:"ports"`
+	Volumes []string          `json:"volumes"`
+	Labels  map[string]string `json:"labels,omitempty"`
 }
+
+// LabelNixpkgs records a pinned package set in the image's labels.
+const LabelNixpkgs = "org.nix-docker.nixpkgs"
 
 // Render returns the expression for p.
 func Render(p *project.Project, opts Options) ([]byte, error) {
@@ -100,6 +104,9 @@ func Render(p *project.Project, opts Options) ([]byte, error) {
 	meta := Metadata{Ports: p.Ports, Volumes: p.Volumes, Env: []string{}}
 	for _, e := range p.Env {
 		meta.Env = append(meta.Env, e.Name+"="+e.Value)
+	}
+	if p.Nixpkgs != nil {
+		meta.Labels = map[string]string{LabelNixpkgs: p.Nixpkgs.String()}
 	}
 	if meta.Ports == nil {
 		meta.Ports = []int{}
