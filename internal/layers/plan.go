@@ -27,7 +27,11 @@ type StorePath struct {
 // shared class sits at the bottom. Within a class, paths go by the size of
 // their own closure (libraries below the programs that load them), then by
 // name without the hash (so a new version of a path keeps its place), then
-// by path.
+// by path. The least shared class (paths one other path needs: in
+// practice the app's own ingredients, such as its interpreter, its source
+// and its config files) goes by size instead, largest first, so that a
+// change to a small source or config file resends small layers only, not
+// the interpreter sitting above it.
 //
 // While the closure fits, every path gets its own layer. Beyond max, the
 // least shared classes (the ones that change most often) keep one layer
@@ -152,6 +156,7 @@ type graph struct {
 	index   map[string]int
 	shared  []int // number of other closure paths whose closure holds this one
 	closure []int // size of this path's own closure
+	size    []int64
 	name    []string
 }
 
@@ -181,6 +186,10 @@ func newGraph(closure []StorePath) *graph {
 	g.shared = make([]int, n)
 	g.closure = make([]int, n)
 	g.name = make([]string, n)
+	g.size = make([]int64, n)
+	for _, sp := range closure {
+		g.size[g.index[sp.Path]] = sp.NarSize
+	}
 	seen := make([]int, n) // the walk (i+1) that last visited a path
 	var stack []int
 	for i := 0; i < n; i++ {
@@ -221,8 +230,12 @@ func (g *graph) class(i int) int { return bits.Len(uint(g.shared[i])) }
 func (g *graph) sort(ix []int) {
 	sort.Slice(ix, func(a, b int) bool {
 		i, j := ix[a], ix[b]
-		if ci, cj := g.class(i), g.class(j); ci != cj {
+		ci, cj := g.class(i), g.class(j)
+		if ci != cj {
 			return ci > cj
+		}
+		if ci <= 1 && g.size[i] != g.size[j] {
+			return g.size[i] > g.size[j]
 		}
 		if g.closure[i] != g.closure[j] {
 			return g.closure[i] < g.closure[j]

@@ -372,3 +372,22 @@ func splitOf(closure []StorePath, top []string, max int) map[int]int {
 	}
 	return out
 }
+
+// TestPlanSmallOnTop: among the paths only the system needs, the large
+// interpreter sits below the small source and config, so changing the
+// source resends neither the interpreter nor its libraries.
+func TestPlanSmallOnTop(t *testing.T) {
+	libc, node, src, conf, system := sp("glibc-2.36", 0), sp("nodejs-20", 0), sp("app", 0), sp("app.conf", 0), sp("nix-docker-system", 0)
+	closure := []StorePath{
+		{Path: libc, NarSize: 5 << 20},
+		{Path: node, NarSize: 100 << 20, References: []string{libc}},
+		{Path: src, NarSize: 2 << 10},
+		{Path: conf, NarSize: 300},
+		{Path: system, NarSize: 3 << 10, References: []string{node, src, conf}},
+	}
+	got := Plan(closure, []string{system}, 100)
+	want := [][]string{{libc}, {node}, {src}, {conf}, {system}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Plan =\n  %v\nwant\n  %v", got, want)
+	}
+}
