@@ -66,6 +66,9 @@ func (img *Image) WriteArchive(w io.Writer, repoTags []string, omit func(diffID 
 }
 
 func writeLayerFile(tw *tar.Writer, dir string, l Layer) error {
+	if l.File == "" {
+		return fmt.Errorf("layer %s of the base image is not available here (only the engine holds it)", l.DiffID)
+	}
 	f, err := os.Open(l.File)
 	if err != nil {
 		return fmt.Errorf("opening layer %s: %w", l.DiffID, err)

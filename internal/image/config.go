@@ -62,6 +62,9 @@ func set(items []string) map[string]struct{} {
 
 // createdBy describes a layer in the image history, briefly.
 func createdBy(l Layer) string {
+	if l.Base {
+		return "nix-docker: base image layer"
+	}
 	switch len(l.Paths) {
 	case 0:
 		return "nix-docker: root filesystem"

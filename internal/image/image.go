@@ -40,6 +40,14 @@ type Spec struct {
 	WorkingDir   string
 	Created      time.Time // the image's creation time; zero means Unix 1
 	Root         string    // filesystem root holding nix/store; "" means "/"
+
+	// Base are the layers of a base image (--from), bottom to top, reused
+	// as they are: they go below Layers, by DiffID. Their File may be ""
+	// when only the engine holds them.
+	Base []Layer
+	// BasePaths are the store paths the base image holds; symlinks in
+	// Layers may point into them.
+	BasePaths []string
 }
 
 // Layer is one layer tar on disk.
@@ -48,6 +56,8 @@ type Layer struct {
 	Size   int64    // bytes of the tar
 	File   string   // the tar on disk (in the cache directory)
 	Paths  []string // store paths in the layer; empty for the extra layer
+	Base   bool     // a layer of the base image, reused by DiffID
+	Cached bool     // taken from the layer cache rather than tarred by this build
 }
 
 // Image is a built image: its config and its layers, bottom to top.
@@ -59,6 +69,18 @@ type Image struct {
 // ID is the image ID: "sha256:<hex>" of the config.
 func (img *Image) ID() string {
 	return digestOf(img.Config)
+}
+
+// Written counts the layers this build tarred (not base layers, not taken
+// from the cache), and their bytes.
+func (img *Image) Written() (layers int, bytes int64) {
+	for _, l := range img.Layers {
+		if !l.Base && !l.Cached {
+			layers++
+			bytes += l.Size
+		}
+	}
+	return layers, bytes
 }
 
 // DiffIDs lists the layers' digests, bottom to top.
@@ -107,6 +129,14 @@ func Build(spec Spec, cacheDir string) (*Image, error) {
 		root = "/"
 	}
 	closure := closureSet{}
+	for _, p := range spec.BasePaths {
+		closure[p] = true
+	}
+	for i, l := range spec.Base {
+		if l.DiffID == "" {
+			return nil, fmt.Errorf("base layer %d has no DiffID", i)
+		}
+	}
 	for i, paths := range spec.Layers {
 		if len(paths) == 0 {
 			return nil, fmt.Errorf("layer %d has no store paths", i)
@@ -146,6 +176,14 @@ func Build(spec Spec, cacheDir string) (*Image, error) {
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
+	}
+	if len(spec.Base) > 0 {
+		base := make([]Layer, len(spec.Base))
+		for i, l := range spec.Base {
+			l.Base = true
+			base[i] = l
+		}
+		img.Layers = append(base, img.Layers...)
 	}
 	if len(spec.Extra) > 0 {
 		key, err := extraKey(spec.Extra)
@@ -200,7 +238,7 @@ func cachedLayer(dir, key string, write func(io.Writer) error) (Layer, error) {
 		var rec cacheRecord
 		if json.Unmarshal(b, &rec) == nil {
 			if st, err := os.Stat(tarFile); err == nil && st.Size() == rec.Size {
-				return Layer{DiffID: rec.DiffID, Size: rec.Size, File: tarFile}, nil
+				return Layer{DiffID: rec.DiffID, Size: rec.Size, File: tarFile, Cached: true}, nil
 			}
 		}
 	}
