@@ -1,0 +1,54 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+)
+
+// Pruner is the part of the Engine API Prune uses.
+type Pruner interface {
+	ImageList(ctx context.Context, opts image.ListOptions) ([]image.Summary, error)
+	ImageRemove(ctx context.Context, imageID string, opts image.RemoveOptions) ([]image.DeleteResponse, error)
+}
+
+// PruneResult says what Prune did.
+type PruneResult struct {
+	Removed []string          // image IDs removed
+	Kept    map[string]string // image ID -> why it could not be removed (a container uses it)
+}
+
+// Prune removes the untagged images whose label key has the value value.
+// Tagged images and images of other labels are left alone; an image a
+// container still uses is kept and reported (nothing is forced).
+func Prune(ctx context.Context, c Pruner, key, value string) (PruneResult, error) {
+	res := PruneResult{Kept: map[string]string{}}
+	list, err := c.ImageList(ctx, image.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", key+"="+value))})
+	if err != nil {
+		return res, fmt.Errorf("listing images: %w", err)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
+	for _, img := range list {
+		if img.Labels[key] != value || tagged(img.RepoTags) {
+			continue
+		}
+		if _, err := c.ImageRemove(ctx, img.ID, image.RemoveOptions{PruneChildren: true}); err != nil {
+			res.Kept[img.ID] = err.Error()
+			continue
+		}
+		res.Removed = append(res.Removed, img.ID)
+	}
+	return res, nil
+}
+
+func tagged(tags []string) bool {
+	for _, t := range tags {
+		if t != "<none>:<none>" {
+			return true
+		}
+	}
+	return false
+}
