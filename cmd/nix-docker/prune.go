@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/nix-docker/nix-docker/internal/build"
+)
+
+// runPrune removes an app's old, untagged images.
+func runPrune(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fs := flag.NewFlagSet("nix-docker prune", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: nix-docker prune NAME\n\nRemoves the untagged images nix-docker built for NAME (the -t value without its tag).\nTagged images, other apps' images and images a container uses are kept.")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	res, err := build.Prune(ctx, fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "nix-docker: %v\n", err)
+		return 1
+	}
+	for _, id := range res.Removed {
+		fmt.Fprintf(stdout, "removed %s\n", id)
+	}
+	for id, why := range res.Kept {
+		fmt.Fprintf(stderr, "kept %s: %s\n", id, why)
+	}
+	fmt.Fprintf(stderr, "%d untagged image(s) of %s removed, %d kept\n", len(res.Removed), fs.Arg(0), len(res.Kept))
+	return 0
+}

@@ -1,0 +1,496 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nix-docker/nix-docker/internal/testutil"
+)
+
+// loadLine is what nix-docker -b prints after a load.
+var loadLine = regexp.MustCompile(`loaded (sha256:[0-9a-f]{64}) as \S+ in [0-9.]+s: (\d+) layers sent \(([0-9.]+) (B|KiB|MiB)\), (\d+) already in the engine`)
+
+// loadStats is one load as nix-docker reported it.
+type loadStats struct {
+	id      string
+	sent    int
+	bytes   int64
+	skipped int
+}
+
+func parseLoad(t *testing.T, stderr string) loadStats {
+	t.Helper()
+	m := loadLine.FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("no load report in nix-docker's output:\n%s", stderr)
+	}
+	sent, _ := strconv.Atoi(m[2])
+	skipped, _ := strconv.Atoi(m[5])
+	f, _ := strconv.ParseFloat(m[3], 64)
+	switch m[4] {
+	case "KiB":
+		f *= 1 << 10
+	case "MiB":
+		f *= 1 << 20
+	}
+	return loadStats{id: m[1], sent: sent, bytes: int64(f), skipped: skipped}
+}
+
+// nixpkgsArg is the -I argument for the offline package set.
+func nixpkgsArg(t *testing.T) string { return "nixpkgs=" + repo(t, "testdata", "nixpkgs") }
+
+// buildOK runs nix-docker with args (the -I for the offline package set
+// added) and fails the test unless it succeeds.
+func buildOK(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	args = append([]string{"-I", nixpkgsArg(t)}, args...)
+	r := runEnv(t, env, nixDocker(t), args...)
+	if r.code != 0 {
+		t.Fatalf("nix-docker %s: exit %d\n%s", strings.Join(args, " "), r.code, r.stderr)
+	}
+	return r
+}
+
+// runEnv runs a command with extra environment variables.
+func runEnv(t *testing.T, env []string, name string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%s %v: %v", name, args, err)
+	}
+	return r
+}
+
+// imageInfo is the part of docker image inspect the tests read.
+type imageInfo struct {
+	ID      string `json:"Id"`
+	Created string
+	Size    int64
+	RootFS  struct{ Layers []string }
+	Config  struct {
+		Labels map[string]string
+	}
+}
+
+func inspectImage(t *testing.T, ref string) imageInfo {
+	t.Helper()
+	var info []imageInfo
+	if err := json.Unmarshal([]byte(must(t, "docker", "image", "inspect", ref)), &info); err != nil || len(info) != 1 {
+		t.Fatalf("docker image inspect %s: %v", ref, err)
+	}
+	return info[0]
+}
+
+// removeImages removes images by ID or name when the test ends.
+func removeImages(t *testing.T, refs ...string) {
+	t.Cleanup(func() {
+		for _, r := range refs {
+			run(t, "docker", "rmi", "-f", r)
+		}
+	})
+}
+
+// copyWebapp copies the webapp example into a temp dir (outside git, so
+// its images say 1970) and returns the app file.
+func copyWebapp(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "webapp")
+	must(t, "cp", "-r", repo(t, "examples", "webapp"), dir)
+	return filepath.Join(dir, "app.hcl")
+}
+
+// TestReproducible builds the webapp example twice: same image ID and
+// layers. Its creation time is app.hcl's last commit time, or
+// SOURCE_DATE_EPOCH, which changes the config only, never a layer.
+func TestReproducible(t *testing.T) {
+	testutil.NeedNix(t)
+	testutil.NeedDocker(t)
+	tag := unique("nix-docker-e2e/repro") + ":test"
+	app := repo(t, "examples", "webapp", "app.hcl")
+
+	a := parseLoad(t, buildOK(t, nil, "-b", "-t", tag, app).stderr)
+	removeImages(t, tag, a.id)
+	b := parseLoad(t, buildOK(t, nil, "-b", "-t", tag, app).stderr)
+	if a.id != b.id {
+		t.Errorf("two builds of the same input: image IDs %s and %s, want equal", a.id, b.id)
+	}
+	if b.sent != 0 || b.bytes != 0 {
+		t.Errorf("second build sent %d layers (%d bytes), want none", b.sent, b.bytes)
+	}
+	info := inspectImage(t, tag)
+	ct := must(t, "git", "-C", repo(t, "examples", "webapp"), "log", "-1", "--format=%ct", "--", "app.hcl")
+	if secs, err := strconv.ParseInt(ct, 10, 64); err == nil {
+		if want := time.Unix(secs, 0).UTC(); !createdIs(info.Created, want) {
+			t.Errorf("Created = %s, want app.hcl's last commit time %s", info.Created, want.Format(time.RFC3339))
+		}
+	} else {
+		t.Logf("app.hcl is not committed (%q): not checking the commit time", ct)
+	}
+
+	env := []string{"SOURCE_DATE_EPOCH=1700000000"}
+	c := parseLoad(t, buildOK(t, env, "-b", "-t", tag, app).stderr)
+	removeImages(t, c.id)
+	d := parseLoad(t, buildOK(t, env, "-b", "-t", tag, app).stderr)
+	if c.id != d.id {
+		t.Errorf("two builds with SOURCE_DATE_EPOCH: image IDs %s and %s, want equal", c.id, d.id)
+	}
+	if c.id == a.id {
+		t.Errorf("SOURCE_DATE_EPOCH did not change the image ID %s", c.id)
+	}
+	withEpoch := inspectImage(t, tag)
+	if want := time.Unix(1700000000, 0).UTC(); !createdIs(withEpoch.Created, want) {
+		t.Errorf("with SOURCE_DATE_EPOCH=1700000000: Created = %s, want %s", withEpoch.Created, want.Format(time.RFC3339))
+	}
+	if strings.Join(withEpoch.RootFS.Layers, " ") != strings.Join(info.RootFS.Layers, " ") {
+		t.Errorf("SOURCE_DATE_EPOCH changed the layers:\n%v\nwant\n%v", withEpoch.RootFS.Layers, info.RootFS.Layers)
+	}
+	if d.sent != 0 {
+		t.Errorf("rebuild with SOURCE_DATE_EPOCH sent %d layers, want 0 (only the config changed)", d.sent)
+	}
+}
+
+func createdIs(s string, want time.Time) bool {
+	got, err := time.Parse(time.RFC3339Nano, s)
+	return err == nil && got.Equal(want)
+}
+
+// TestIncremental changes one file of the Node app and rebuilds: only the
+// app's layers go to the engine. Then it checks that a failed build leaves
+// the tag alone and that prune removes the old image and nothing else.
+func TestIncremental(t *testing.T) {
+	testutil.NeedNix(t)
+	testutil.NeedDocker(t)
+	name := unique("nix-docker-e2e/incr")
+	tag := name + ":test"
+	app := copyWebapp(t)
+
+	first := parseLoad(t, buildOK(t, nil, "-b", "-t", tag, app).stderr)
+	removeImages(t, tag, first.id)
+	if first.skipped != 0 {
+		t.Errorf("first load of a new tag skipped %d layers, want 0", first.skipped)
+	}
+	info := inspectImage(t, tag)
+	if !createdIs(info.Created, time.Unix(1, 0)) {
+		t.Errorf("Created = %s outside git without SOURCE_DATE_EPOCH, want the fixed 1970-01-01T00:00:01Z", info.Created)
+	}
+
+	server := filepath.Join(filepath.Dir(app), "app", "server.js")
+	js, err := os.ReadFile(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(js), "Hello from nix-docker!", "Hello again from nix-docker!", 1)
+	if changed == string(js) {
+		t.Fatal("server.js no longer says \"Hello from nix-docker!\"; update this test")
+	}
+	if err := os.WriteFile(server, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	second := parseLoad(t, buildOK(t, nil, "-b", "-t", tag, app).stderr)
+	removeImages(t, second.id)
+	t.Logf("first load: %d layers, %d bytes; after a one-file change: %d layers (%d bytes) sent, %d skipped",
+		first.sent, first.bytes, second.sent, second.bytes, second.skipped)
+	if second.id == first.id {
+		t.Fatalf("changing server.js did not change the image ID %s", second.id)
+	}
+	if second.skipped == 0 {
+		t.Errorf("incremental load skipped no layers")
+	}
+	if second.bytes*20 > first.bytes {
+		t.Errorf("incremental load sent %d bytes, want under 5%% of the first load's %d", second.bytes, first.bytes)
+	}
+	if got := must(t, "docker", "image", "inspect", "--format", "{{.Id}}", tag); got != second.id {
+		t.Errorf("tag %s is on %s, want the rebuilt %s", tag, got, second.id)
+	}
+	ctr := unique("nix-docker-e2e-incr")
+	must(t, "docker", "run", "-d", "--name", ctr, "-p", "127.0.0.1::8080", tag)
+	t.Cleanup(func() { run(t, "docker", "rm", "-f", ctr) })
+	url := "http://127.0.0.1:" + hostPort(t, ctr, "8080/tcp") + "/"
+	if code, body := httpGet(t, url, 60*time.Second); code != 200 || !strings.Contains(body, "Hello again from nix-docker!") {
+		t.Errorf("GET %s = %d %q, want the changed greeting", url, code, body)
+	}
+	run(t, "docker", "rm", "-f", ctr)
+
+	t.Run("failed build keeps the tag", func(t *testing.T) {
+		bad := filepath.Join(filepath.Dir(app), "bad.hcl")
+		src := "service \"app\" {\n  command = \"${pkgs.doesNotExist}/bin/app\"\n}\n"
+		if err := os.WriteFile(bad, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := run(t, nixDocker(t), "-b", "-t", tag, "-I", nixpkgsArg(t), bad)
+		if r.code == 0 {
+			t.Fatalf("nix-docker with pkgs.doesNotExist: exit 0, want a failure")
+		}
+		if !strings.Contains(r.stderr, "doesNotExist") {
+			t.Errorf("stderr does not name the missing attribute:\n%s", r.stderr)
+		}
+		if got := must(t, "docker", "image", "inspect", "--format", "{{.Id}}", tag); got != second.id {
+			t.Errorf("after a failed nix-build, tag %s is on %s, want %s", tag, got, second.id)
+		}
+	})
+
+	t.Run("prune", func(t *testing.T) {
+		// An untagged image nix-docker did not build for this name.
+		ctx := t.TempDir()
+		other := unique("nix-docker-e2e/other") + ":test"
+		var others []string
+		for i := 0; i < 2; i++ {
+			os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM scratch\nCOPY f /f\n"), 0o644)
+			os.WriteFile(filepath.Join(ctx, "f"), []byte(fmt.Sprint(i, name)), 0o644)
+			r := runEnv(t, []string{"DOCKER_BUILDKIT=0"}, "docker", "build", "-q", "-t", other, ctx)
+			if r.code != 0 {
+				t.Fatalf("docker build: %s", r.stderr)
+			}
+			others = append(others, strings.TrimSpace(r.stdout))
+		}
+		removeImages(t, append(others, other)...)
+
+		r := run(t, nixDocker(t), "prune", name)
+		if r.code != 0 {
+			t.Fatalf("nix-docker prune %s: exit %d\n%s", name, r.code, r.stderr)
+		}
+		if !strings.Contains(r.stdout, first.id) {
+			t.Errorf("prune output %q does not list the old image %s", r.stdout, first.id)
+		}
+		if got := run(t, "docker", "image", "inspect", first.id); got.code == 0 {
+			t.Errorf("the old, untagged image %s is still there after prune", first.id)
+		}
+		if got := run(t, "docker", "image", "inspect", tag); got.code != 0 {
+			t.Errorf("prune removed the tagged image %s", tag)
+		}
+		if got := run(t, "docker", "image", "inspect", others[0]); got.code != 0 {
+			t.Errorf("prune removed %s, an untagged image of another app", others[0])
+		}
+	})
+}
+
+// TestFrom builds the webapp on a base image: a nix-docker image of
+// Redis (read from its store-paths label), and an image made by a
+// Dockerfile that copies Redis' closure (no label: its layers are
+// listed). The shared layers are not sent again and every service runs.
+func TestFrom(t *testing.T) {
+	testutil.NeedNix(t)
+	testutil.NeedDocker(t)
+	dir := t.TempDir()
+	baseFile := filepath.Join(dir, "base.hcl")
+	if err := os.WriteFile(baseFile, []byte("module \"redis\" {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := unique("nix-docker-e2e/base") + ":test"
+	buildOK(t, nil, "-b", "-t", base, baseFile)
+	removeImages(t, base)
+	baseInfo := inspectImage(t, base)
+	basePaths := strings.Fields(baseInfo.Config.Labels["org.nix-docker.store-paths"])
+	if len(basePaths) < 3 {
+		t.Fatalf("base image's store-paths label = %q, want its closure", basePaths)
+	}
+	var redisPath string
+	for _, p := range basePaths {
+		if strings.Contains(p, "-redis-") {
+			redisPath = p
+		}
+	}
+	if redisPath == "" {
+		t.Fatalf("no redis in the base's store paths %v", basePaths)
+	}
+
+	check := func(t *testing.T, from string, baseLayers []string) {
+		tag := unique("nix-docker-e2e/onbase") + ":test"
+		r := buildOK(t, nil, "-b", "-t", tag, "--from", from, repo(t, "examples", "webapp", "app.hcl"))
+		st := parseLoad(t, r.stderr)
+		removeImages(t, tag, st.id)
+		t.Logf("--from %s: %d layers sent (%d bytes), %d already in the engine", from, st.sent, st.bytes, st.skipped)
+		if st.skipped < len(baseLayers) {
+			t.Errorf("load skipped %d layers, want at least the base's %d", st.skipped, len(baseLayers))
+		}
+		info := inspectImage(t, tag)
+		if len(info.RootFS.Layers) < len(baseLayers) || strings.Join(info.RootFS.Layers[:len(baseLayers)], " ") != strings.Join(baseLayers, " ") {
+			t.Fatalf("layers %v do not start with the base's %v", info.RootFS.Layers, baseLayers)
+		}
+		history := must(t, "docker", "history", "--no-trunc", "--format", "{{.CreatedBy}}", tag)
+		if strings.Contains(history, "nix-docker: "+redisPath) {
+			t.Errorf("the image has its own layer for %s, which the base holds", redisPath)
+		}
+		labels := info.Config.Labels["org.nix-docker.store-paths"]
+		if !strings.Contains(labels, redisPath) || !strings.Contains(labels, "-nodejs-") {
+			t.Errorf("store-paths label lacks the base's or the app's paths: %q", labels)
+		}
+		ctr := unique("nix-docker-e2e-onbase")
+		must(t, "docker", "run", "-d", "--name", ctr, "-p", "127.0.0.1::8080", "-p", "127.0.0.1::6379", tag)
+		t.Cleanup(func() { run(t, "docker", "rm", "-f", ctr) })
+		url := "http://127.0.0.1:" + hostPort(t, ctr, "8080/tcp") + "/"
+		if code, body := httpGet(t, url, 60*time.Second); code != 200 || !hits.MatchString(body) {
+			t.Errorf("GET %s = %d %q, want a hit count", url, code, body)
+		}
+		if got := redisCommand(t, "127.0.0.1:"+hostPort(t, ctr, "6379/tcp"), "PING"); got != "+PONG" {
+			t.Errorf("redis PING = %q, want +PONG", got)
+		}
+	}
+
+	t.Run("label", func(t *testing.T) { check(t, base, baseInfo.RootFS.Layers) })
+
+	t.Run("no-label", func(t *testing.T) {
+		// The Dockerfile+Nix way: one layer holding Redis' closure.
+		ctx := t.TempDir()
+		closure := strings.Fields(must(t, "nix-store", "-qR", redisPath))
+		if err := os.MkdirAll(filepath.Join(ctx, "nix", "store"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		must(t, "cp", append(append([]string{"-a"}, closure...), filepath.Join(ctx, "nix", "store"))...)
+		t.Cleanup(func() { exec.Command("chmod", "-R", "u+w", ctx).Run() })
+		os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM scratch\nCOPY nix /nix\n"), 0o644)
+		plain := unique("nix-docker-e2e/plainbase") + ":test"
+		if r := runEnv(t, []string{"DOCKER_BUILDKIT=0"}, "docker", "build", "-q", "-t", plain, ctx); r.code != 0 {
+			t.Fatalf("docker build: %s", r.stderr)
+		}
+		removeImages(t, plain)
+		info := inspectImage(t, plain)
+		if _, ok := info.Config.Labels["org.nix-docker.store-paths"]; ok {
+			t.Fatal("the Dockerfile-built base has a store-paths label")
+		}
+		check(t, plain, info.RootFS.Layers)
+	})
+}
+
+// TestOutputs writes the docker-archive and the OCI layout and checks
+// them with outside tools (skopeo, umoci), and pipes -o - into docker
+// load.
+func TestOutputs(t *testing.T) {
+	testutil.NeedNix(t)
+	testutil.NeedDocker(t)
+	for _, tool := range []string{"skopeo", "umoci"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if testutil.RequireIntegration() {
+				t.Fatalf("%s is not installed (Debian: apt-get install %s)", tool, tool)
+			}
+			t.Skipf("%s is not installed", tool)
+		}
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "app.hcl")
+	if err := os.WriteFile(file, []byte("module \"redis\" {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	name := unique("nix-docker-e2e/out")
+	archive := filepath.Join(dir, "image.tar")
+	layout := filepath.Join(dir, "oci")
+	r := buildOK(t, nil, "-b", "-t", name+":v1", "-o", archive, "--oci", layout, file)
+	id := strings.TrimSpace(r.stdout)
+	if !strings.HasPrefix(id, "sha256:") {
+		t.Fatalf("nix-docker -o printed %q, want the image ID", r.stdout)
+	}
+	if got := run(t, "docker", "image", "inspect", name+":v1"); got.code == 0 {
+		run(t, "docker", "rmi", "-f", name+":v1")
+		t.Errorf("-o and --oci loaded the image into the engine, want them instead of loading")
+	}
+
+	type skopeoInfo struct {
+		Digest string
+		Layers []string
+		Labels map[string]string
+	}
+	inspect := func(ref string) skopeoInfo {
+		var info skopeoInfo
+		out := must(t, "skopeo", "inspect", ref)
+		if err := json.Unmarshal([]byte(out), &info); err != nil {
+			t.Fatalf("skopeo inspect %s: %v", ref, err)
+		}
+		return info
+	}
+	fromArchive := inspect("docker-archive:" + archive)
+	fromOCI := inspect("oci:" + layout + ":v1")
+	if len(fromArchive.Layers) < 3 || strings.Join(fromArchive.Layers, " ") != strings.Join(fromOCI.Layers, " ") {
+		t.Errorf("layers: docker-archive %v, OCI %v; want the same, at least 3", fromArchive.Layers, fromOCI.Layers)
+	}
+	system := fromOCI.Labels["org.nix-docker.system"]
+	if system == "" {
+		t.Fatalf("OCI image has no system label: %v", fromOCI.Labels)
+	}
+	must(t, "umoci", "stat", "--image", layout+":v1")
+	bundle := filepath.Join(dir, "bundle")
+	must(t, "umoci", "unpack", "--rootless", "--image", layout+":v1", bundle)
+	t.Cleanup(func() { exec.Command("chmod", "-R", "u+w", bundle).Run() })
+	for _, p := range []string{system + "/runspec.json", "etc/passwd", "tmp"} {
+		if _, err := os.Lstat(filepath.Join(bundle, "rootfs", p)); err != nil {
+			t.Errorf("unpacked OCI image: %v", err)
+		}
+	}
+
+	// nix-docker -b -o - | docker load
+	tag := name + ":piped"
+	sh := fmt.Sprintf("%q -q -b -t %s -I %q -o - %q | docker load", nixDocker(t), tag, nixpkgsArg(t), file)
+	out := must(t, "sh", "-c", sh)
+	removeImages(t, tag)
+	if !strings.Contains(out, "Loaded image: "+tag) {
+		t.Errorf("docker load said %q, want it to load %s", out, tag)
+	}
+	if got := inspectImage(t, tag).ID; got != id {
+		t.Errorf("piped image ID %s, want %s (same as the -o FILE build)", got, id)
+	}
+}
+
+// TestHostStore builds the webapp without -b and runs it with
+// result/bin/docker-run from the host's store.
+func TestHostStore(t *testing.T) {
+	testutil.NeedNix(t)
+	testutil.NeedDocker(t)
+	dir := t.TempDir()
+	link := filepath.Join(dir, "result")
+	name := unique("nix-docker-e2e/host")
+	r := buildOK(t, nil, "-t", name, "-o", link, repo(t, "examples", "webapp", "app.hcl"))
+	target, err := os.Readlink(link)
+	if err != nil {
+		t.Fatalf("no out-link %s: %v\n%s", link, err, r.stderr)
+	}
+	if strings.TrimSpace(r.stdout) != target {
+		t.Errorf("nix-docker printed %q, want the result %s", r.stdout, target)
+	}
+	if !strings.Contains(r.stderr, "nix-copy-closure --to HOST "+target) {
+		t.Errorf("no nix-copy-closure recipe in:\n%s", r.stderr)
+	}
+	ctr := unique("nix-docker-e2e-host")
+	out := must(t, filepath.Join(link, "bin", "docker-run"), "-d", "--ip", "127.0.0.1", "--random-ports", "--name", ctr)
+	t.Cleanup(func() { run(t, "docker", "rm", "-f", ctr) })
+	imageID := must(t, "docker", "inspect", "--format", "{{.Image}}", ctr)
+	removeImages(t, imageID)
+	if !strings.Contains(out, must(t, "docker", "inspect", "--format", "{{.Id}}", ctr)) {
+		t.Errorf("docker-run -d printed %q, want the container ID", out)
+	}
+	info := inspectImage(t, imageID)
+	if info.Size > 64<<10 {
+		t.Errorf("metadata-only image is %d bytes, want a few KB", info.Size)
+	}
+	url := "http://127.0.0.1:" + hostPort(t, ctr, "8080/tcp") + "/"
+	if code, body := httpGet(t, url, 60*time.Second); code != 200 || !hits.MatchString(body) {
+		t.Errorf("GET %s = %d %q, want a hit count", url, code, body)
+	}
+	web := "http://127.0.0.1:" + hostPort(t, ctr, "80/tcp") + "/"
+	if code, _ := httpGet(t, web, 30*time.Second); code != 200 {
+		t.Errorf("GET %s = %d, want 200", web, code)
+	}
+	mounts := must(t, "docker", "inspect", "--format", "{{range .Mounts}}{{.Source}}:{{.Destination}}:{{.RW}} {{end}}", ctr)
+	if !strings.Contains(mounts, "/nix/store:/nix/store:false") {
+		t.Errorf("mounts %q, want the host's /nix/store read-only", mounts)
+	}
+	// A second run reuses the image (made once).
+	must(t, "docker", "rm", "-f", ctr)
+	out = must(t, filepath.Join(link, "bin", "docker-run"), "-d", "--no-ports", "--name", ctr)
+	if got := must(t, "docker", "inspect", "--format", "{{.Image}}", ctr); got != imageID {
+		t.Errorf("second docker-run used image %s, want %s", got, imageID)
+	}
+}
