@@ -208,7 +208,7 @@ func Image(ctx context.Context, parser *schema.Parser, opts Options) (*Result, e
 	}
 	written, bytes := img.Written()
 	own := len(img.Layers) - len(spec.Base)
-	opts.logf("layers: %d for %d store paths, %d written (%s), %d from the cache, %d from the base", own, len(paths), written, byteSize(bytes), own-written, len(spec.Base))
+	opts.logf("layers: %d for %d store paths and the root filesystem: %d written (%s), %d from the cache; %d from the base", own, len(paths), written, byteSize(bytes), own-written, len(spec.Base))
 	res.Image = img
 	return res, nil
 }
@@ -414,6 +414,9 @@ func imageSpec(system string, opts Options) (image.Spec, error) {
 			LabelSystem: system,
 		},
 		Created: opts.Created,
+	}
+	for k, v := range meta.Labels {
+		spec.Labels[k] = v
 	}
 	if opts.Tag != "" {
 		spec.Labels[LabelName] = repoName(opts.Tag)
