@@ -469,6 +469,9 @@ func (l *loader) addService(sc *scope, s *schema.Service) {
 			flag.set(b)
 		}
 	}
+	if svc.OneShot && svc.Autorestart == runspec.RestartAlways {
+		l.errorf(s.Attrs["autorestart"].Expr.Range(), "One-shot service restarted", "A oneshot service runs to completion once; it cannot also have autorestart = true.")
+	}
 	for _, dep := range sc.after {
 		if !containsStr(svc.After, dep) {
 			svc.After = append(svc.After, dep)
@@ -758,6 +761,17 @@ func (l *loader) check() {
 		}
 	}
 	if l.diags.HasErrors() {
+		return
+	}
+	if err := l.proj.Spec().Validate(); err != nil && !strings.Contains(err.Error(), "cycle") {
+		// The checks above mirror runspec's; this catches what they miss
+		// rather than letting the init refuse the image at start.
+		l.diags = append(l.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid service configuration",
+			Detail:   capital(err.Error()) + ".",
+			Subject:  &hcl.Range{Filename: l.proj.File, Start: hcl.InitialPos, End: hcl.InitialPos},
+		})
 		return
 	}
 	if _, err := l.proj.Spec().StartOrder(); err != nil {
