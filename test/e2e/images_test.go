@@ -464,10 +464,11 @@ func TestHostStore(t *testing.T) {
 		t.Errorf("no nix-copy-closure recipe in:\n%s", r.stderr)
 	}
 	ctr := unique("nix-docker-e2e-host")
-	out := must(t, filepath.Join(link, "bin", "docker-run"), "-d", "--ip", "127.0.0.1", "--random-ports", "--name", ctr)
+	// Removed last: the container, then the image docker-run loaded.
+	removeImages(t, name)
 	t.Cleanup(func() { run(t, "docker", "rm", "-f", ctr) })
+	out := must(t, filepath.Join(link, "bin", "docker-run"), "-d", "--ip", "127.0.0.1", "--random-ports", "--name", ctr)
 	imageID := must(t, "docker", "inspect", "--format", "{{.Image}}", ctr)
-	removeImages(t, imageID)
 	if !strings.Contains(out, must(t, "docker", "inspect", "--format", "{{.Id}}", ctr)) {
 		t.Errorf("docker-run -d printed %q, want the container ID", out)
 	}
