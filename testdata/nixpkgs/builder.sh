@@ -34,7 +34,9 @@ add_bin()  { copy "$1" "$2"; echo "$out/$2" >> "$list"; }
 add_mods() {
   mkdir -p "$out/$2"
   for f in "$1"/*.so; do
-    b=$(basename "$f"); copy "$f" "$2/$b"; echo "$out/$2/$b" >> "$list"
+    b=$(basename "$f")
+    case " $skip " in *" $b "*) continue ;; esac
+    copy "$f" "$2/$b"; echo "$out/$2/$b" >> "$list"
   done
 }
 add_link() { mkdir -p "$out/$(dirname "$1")"; ln -sfn "$2" "$out/$1"; }

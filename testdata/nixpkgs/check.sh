@@ -16,8 +16,10 @@ export NIX_CONFIG="substituters =
 ${NIX_CONFIG:-}"
 nixb() { nix-build -I "nixpkgs=$here" "$@"; }
 
-libAttrs=(glibc libgcc openssl zlib zstd xz pcre2 libxcrypt gmp nettle brotli expat libuuid apr aprutil)
-progAttrs=(redis apacheHttpd nginx nodejs lighttpd busybox)
+libAttrs=(glibc libgcc openssl zlib zstd xz pcre2 libxcrypt gmp nettle brotli expat libuuid apr aprutil
+  lz4 libcap libgpg-error libgcrypt systemdLibs libcap_ng audit pam libffi libtasn1 libunistring libidn2
+  p11-kit gnutls cyrus_sasl openldap keyutils krb5 icu libxml2 libmd libbsd ncurses libedit libpq tzdata)
+progAttrs=(redis apacheHttpd nginx nodejs lighttpd busybox postgresql mariadb php)
 
 tag=nixpkgs-check-$$
 work=$(mktemp -d /tmp/nixpkgs-check.XXXXXX)
@@ -70,6 +72,20 @@ need "${out[nginx]}"/bin/nginx "${out[nginx]}"/conf/{mime.types,fastcgi_params} 
 need "${out[nodejs]}"/bin/{node,npm,npx}
 need "${out[lighttpd]}"/sbin/{lighttpd,lighttpd-angel} "${out[lighttpd]}"/lib/{mod_accesslog,mod_deflate,mod_openssl}.so
 need "${out[busybox]}"/bin/{busybox,sh,echo,ls,wget} "${out[busybox]}"/sbin/ifconfig
+P=${out[postgresql]}
+need "$P"/bin/{postgres,postmaster,initdb,pg_ctl,psql,createdb,createuser,pg_isready,pg_dump,pg_config} \
+     "$P"/lib/{plpgsql,dict_snowball,pgcrypto,hstore,uuid-ossp}.so \
+     "$P"/share/postgresql/{postgres.bki,postgresql.conf.sample,timezonesets/Default,extension/plpgsql.control,tsearch_data/english.stop} \
+     "$P"/lib/postgresql/15/{bin/postgres,lib/plpgsql.so} "$P"/share/postgresql/15/postgres.bki
+[ ! -e "$P/lib/llvmjit.so" ] || fail "postgresql: llvmjit.so should be left out"
+M=${out[mariadb]}
+need "$M"/bin/{mariadbd,mysqld,mariadb,mysql,mariadb-admin,mysqladmin,mariadb-dump,mysqldump,mariadb-install-db,mysql_install_db,my_print_defaults,resolveip,mariadb-upgrade} \
+     "$M"/sbin/{mariadbd,mysqld} "$M"/lib/mysql/plugin/{ha_archive,auth_ed25519}.so \
+     "$M"/share/mysql/{mysql_system_tables.sql,mysql_system_tables_data.sql,fill_help_tables.sql,mysql_sys_schema.sql,maria_add_gis_sp_bootstrap.sql,english/errmsg.sys,charsets/Index.xml}
+[ "$(head -1 "$M/bin/mariadb-install-db")" = "#!${out[busybox]}/bin/sh" ] || fail "mariadb-install-db: shebang is not the store's busybox"
+need "${out[php]}"/bin/{php,php-fpm} "${out[php]}"/sbin/php-fpm \
+     "${out[php]}"/lib/php/extensions/{opcache,mysqlnd,mysqli,pdo,pdo_mysql,pdo_pgsql,pgsql,ctype,sockets}.so
+need "${out[tzdata]}"/share/zoneinfo/{UTC,Etc/UTC,Europe/Berlin,zone.tab}
 need "${out[glibc]}"/lib/{ld-linux-x86-64.so.2,libc.so.6,libm.so.6,libpthread.so.0,libdl.so.2,librt.so.1,libresolv.so.2,libnss_files.so.2,libgcc_s.so.1}
 need "${out[libgcc]}"/lib/libstdc++.so.6 "${out[openssl]}"/lib/{libssl.so.3,libcrypto.so.3} \
      "${out[zlib]}"/lib/libz.so.1 "${out[pcre2]}"/lib/libpcre2-8.so.0 \
@@ -132,11 +148,11 @@ dups=$(while read -r p; do
 $dups"
 ok "every shared library file lives in exactly one store path"
 
-for a in redis apacheHttpd nginx nodejs lighttpd; do
+for a in redis apacheHttpd nginx nodejs lighttpd postgresql mariadb php; do
   grep -qxF "$glibcPath" <<< "${closure[$a]}" || fail "$a does not use $glibcPath"
   [ "$(grep -c -- '-glibc-' <<< "${closure[$a]}")" = 1 ] || fail "$a has several glibc paths"
 done
-ok "redis, apacheHttpd, nginx, nodejs, lighttpd share one glibc: $glibcPath"
+ok "redis, apacheHttpd, nginx, nodejs, lighttpd, postgresql, mariadb, php share one glibc: $glibcPath"
 
 echo "== store paths shared between the programs' closures"
 while read -r p; do
@@ -146,12 +162,12 @@ while read -r p; do
 done <<< "$all"
 
 # ------------------------------------------------------------------ 3 + 4. images
-mkroot() {  # mkroot NAME STOREPATH: sets r=$work/NAME/root holding the closure and /etc basics
+mkroot() {  # mkroot NAME STOREPATH...: sets r=$work/NAME/root holding the closures and /etc basics
   r=$work/$1/root
   mkdir -p "$r/tmp" "$r/etc" "$r/srv/www"
   chmod 1777 "$r/tmp"
   # shellcheck disable=SC2046
-  tar -C / -cf - $(nix-store -qR "$2" | sed 's|^/||') | tar -C "$r" -xf -
+  tar -C / -cf - $(nix-store -qR "${@:2}" | sed 's|^/||') | tar -C "$r" -xf -
   printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n' > "$r/etc/passwd"
   printf 'root:x:0:\nnogroup:x:65534:\n' > "$r/etc/group"
   printf 'passwd: files\ngroup: files\n' > "$r/etc/nsswitch.conf"
@@ -204,7 +220,7 @@ http_get() {  # http_get PORT: raw HTTP/1.0 response of GET /
 expect_http() {  # expect_http CONTAINER PORT TEXT
   local resp=""
   for _ in $(seq 60); do
-    resp=$(http_get "$2" 2>/dev/null || true)
+    resp=$( (http_get "$2") 2>/dev/null || true)   # (..): a write to a not yet listening port is SIGPIPE
     if grep -q "$3" <<< "$resp"; then ok "$1 served: $(head -1 <<< "$resp" | tr -d '\r')"; return; fi
     [ "$(docker inspect -f '{{.State.Running}}' "$1")" = true ] || break
     sleep 0.5
@@ -330,3 +346,153 @@ got=$(docker run --rm "$img" "${out[busybox]}/bin/echo" hello from busybox) || f
 got=$(docker run --rm "$img" "${out[busybox]}/bin/sh" -c 'echo $((6 * 7))') || fail "busybox sh"
 [ "$got" = 42 ] || fail "busybox sh printed '$got'"
 ok "busybox echo and sh work"
+
+retry() {  # retry WHAT CMD...: run CMD until it succeeds (30 s), else fail with its output
+  local what=$1 o=""; shift
+  for _ in $(seq 60); do
+    if o=$("$@" 2>&1); then printf '%s\n' "$o"; return; fi
+    sleep 0.5
+  done
+  docker logs "$c" >&2 || true
+  fail "$what: $o"
+}
+withtz() {  # withtz: tzdata at /usr/share/zoneinfo in $r (Debian's postgres and php look there)
+  mkdir -p "$r/usr/share"
+  ln -s "${out[tzdata]}/share/zoneinfo" "$r/usr/share/zoneinfo"
+}
+BB=${out[busybox]}
+
+echo "== postgresql in a scratch image (+ busybox as /bin/sh for initdb, tzdata)"
+P=${out[postgresql]}
+mkroot postgresql "$P" "$BB" "${out[tzdata]}"; withtz
+lddsweep "$r" "$P"
+mkdir -p "$r/bin" "$r/var/lib/postgresql" "$r/run/postgresql"
+ln -s "$BB/bin/sh" "$r/bin/sh"          # initdb runs postgres through popen(): /bin/sh
+echo 'postgres:x:70:70:postgres:/var/lib/postgresql:/sbin/nologin' >> "$r/etc/passwd"
+echo 'postgres:x:70:' >> "$r/etc/group"
+chown 70:70 "$r/var/lib/postgresql" "$r/run/postgresql"
+mkimage postgresql "$r"
+start postgresql "$img" - "$BB/bin/sleep" 3600
+docker exec -u postgres -e TZ=UTC "$c" "$P/bin/initdb" -D /var/lib/postgresql/data \
+  --no-locale -E UTF8 -U postgres --auth=trust > "$work/initdb.log" 2>&1 \
+  || { cat "$work/initdb.log" >&2; fail "initdb"; }
+ok "initdb (--no-locale -E UTF8, TZ=UTC)"
+docker exec -d -u postgres "$c" "$P/bin/postgres" -D /var/lib/postgresql/data \
+  -c listen_addresses=127.0.0.1 -c unix_socket_directories=/run/postgresql
+retry "pg_isready" docker exec -u postgres "$c" "$P/bin/pg_isready" -h /run/postgresql -q >/dev/null
+psql() { docker exec -u postgres "$c" "$P/bin/psql" -h /run/postgresql -U postgres -v ON_ERROR_STOP=1 -Atc "$@"; }
+got=$(psql "SELECT 6*7") || fail "psql SELECT"
+[ "$got" = 42 ] || fail "psql printed '$got'"
+got=$(psql "CREATE EXTENSION pgcrypto; CREATE EXTENSION hstore; SELECT encode(digest('x','sha1'),'hex') || ' ' || ('a=>1'::hstore -> 'a') || ' ' || to_tsvector('english','running dogs')::text") \
+  || fail "psql extensions"
+grep -q "^CREATE EXTENSION$" <<< "$got" && grep -q "11f6ad8ec52a2984abaafd7c3b516503785c2072 1 'dog':2 'run':1" <<< "$got" \
+  || fail "extensions (pgcrypto, hstore, snowball) printed '$got'"
+got=$(psql "SET TimeZone='Europe/Berlin'; SELECT to_char(timestamptz '2024-07-01 12:00 UTC', 'HH24 TZ')") || fail "psql time zone"
+grep -qx '14 CEST' <<< "$got" || fail "time zone Europe/Berlin printed '$got'"
+ok "postgres serves psql: SELECT 6*7 = 42, pgcrypto/hstore/snowball load from lib/, Europe/Berlin from tzdata"
+got=$(docker exec -u postgres "$c" "$P/bin/psql" -h 127.0.0.1 -U postgres -Atc "SELECT current_setting('data_directory')") || fail "psql over TCP"
+[ "$got" = /var/lib/postgresql/data ] || fail "psql over TCP printed '$got'"
+ok "psql over TCP 127.0.0.1 as well"
+
+echo "== mariadb in a scratch image (its closure holds busybox for mariadb-install-db)"
+M=${out[mariadb]}
+mkroot mariadb "$M"; lddsweep "$r" "$M"
+grep -qxF "$BB" <<< "${closure[mariadb]}" || fail "mariadb's closure lacks busybox"
+mkdir -p "$r/var/lib/mysql" "$r/run/mysqld"
+echo 'mysql:x:71:71:mysql:/var/lib/mysql:/sbin/nologin' >> "$r/etc/passwd"
+echo 'mysql:x:71:' >> "$r/etc/group"
+chown 71:71 "$r/run/mysqld"
+mkimage mariadb "$r"
+port=$(freeport)
+start mariadb "$img" "$port" "$BB/bin/sleep" 3600
+docker exec "$c" "$M/bin/mariadb-install-db" --no-defaults --user=mysql --basedir="$M" \
+  --datadir=/var/lib/mysql/data --auth-root-authentication-method=normal --skip-test-db \
+  > "$work/install-db.log" 2>&1 || { cat "$work/install-db.log" >&2; fail "mariadb-install-db"; }
+ok "mariadb-install-db (as root, --user=mysql)"
+docker exec -d -u mysql "$c" "$M/bin/mariadbd" --no-defaults --basedir="$M" --datadir=/var/lib/mysql/data \
+  --socket=/run/mysqld/mysqld.sock --pid-file=/run/mysqld/mysqld.pid --bind-address=127.0.0.1 --port="$port"
+retry "mariadb-admin ping" docker exec "$c" "$M/bin/mariadb-admin" --no-defaults -uroot --socket=/run/mysqld/mysqld.sock ping >/dev/null
+got=$(docker exec "$c" "$M/bin/mariadb" --no-defaults -uroot --socket=/run/mysqld/mysqld.sock -N -e 'SELECT 6*7') || fail "mariadb SELECT"
+[ "$got" = 42 ] || fail "mariadb printed '$got'"
+got=$(docker exec "$c" "$M/bin/mariadb" --no-defaults -uroot -h127.0.0.1 -P"$port" --protocol=tcp -N -e \
+  'INSTALL SONAME "ha_archive"; CREATE DATABASE t; CREATE TABLE t.a (x int) ENGINE=ARCHIVE;
+   SELECT engine, user() FROM information_schema.tables WHERE table_schema="t"') || fail "mariadb over TCP"
+grep -q '^ARCHIVE' <<< "$got" || fail "mariadb plugin/TCP printed '$got'"
+got=$(docker exec "$c" "$BB/bin/ps" -o user,comm) || fail "ps"
+grep -qE '^mysql +mariadbd' <<< "$got" || fail "mariadbd does not run as mysql: $got"
+ok "mariadbd (user mysql) answers the client: SELECT 6*7 = 42 on the socket, a plugin from lib/mysql/plugin over TCP"
+
+echo "== php-fpm behind nginx in a scratch image (+ tzdata)"
+PHP=${out[php]} N=${out[nginx]}
+mkroot php "$PHP" "$N" "${out[tzdata]}"; withtz
+lddsweep "$r" "$PHP"
+printf '<?php echo 6*7, "\\n"; ?>\n' > "$r/srv/www/index.php"
+printf '<?php echo implode(",", get_loaded_extensions()), " ", date("e Y", 0), "\\n"; ?>\n' > "$r/srv/www/info.php"
+cat > "$r/etc/php-fpm.conf" <<EOF
+[global]
+error_log = /proc/self/fd/2
+daemonize = no
+[www]
+listen = 127.0.0.1:9000
+user = nobody
+group = nogroup
+pm = static
+pm.max_children = 2
+catch_workers_output = yes
+decorate_workers_output = no
+EOF
+cat > "$r/etc/php.ini" <<EOF
+extension_dir = "$PHP/lib/php/extensions"
+zend_extension = opcache
+extension = mysqlnd
+extension = pdo
+extension = mysqli
+extension = pdo_mysql
+extension = pgsql
+extension = pdo_pgsql
+date.timezone = UTC
+EOF
+port=$(freeport)
+cat > "$r/etc/nginx.conf" <<EOF
+user nobody nogroup;
+daemon off;
+pid /tmp/nginx.pid;
+error_log stderr;
+events { }
+http {
+  include $N/conf/mime.types;
+  access_log off;                 # the compiled-in default is /var/log/nginx/access.log
+  client_body_temp_path /tmp/nginx-client-body;
+  proxy_temp_path /tmp/nginx-proxy;
+  fastcgi_temp_path /tmp/nginx-fastcgi;
+  uwsgi_temp_path /tmp/nginx-uwsgi;
+  scgi_temp_path /tmp/nginx-scgi;
+  server {
+    listen $port;
+    root /srv/www;
+    index index.php;
+    location ~ \.php\$ {
+      include $N/conf/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
+      fastcgi_pass 127.0.0.1:9000;
+    }
+  }
+}
+EOF
+chmod 644 "$r/etc/"* "$r/srv/www/"*
+mkimage php "$r"
+got=$(docker run --rm "$img" "$PHP/bin/php" -n -r 'echo PHP_VERSION;') || fail "php -r"
+[ "$got" = 8.2.36 ] || fail "php -r printed '$got'"
+phpv=$got
+got=$(docker run --rm "$img" "$PHP/bin/php" -n -d "extension_dir=$PHP/lib/php/extensions" -d extension=pgsql \
+  -r 'echo function_exists("pg_connect") ? "pgsql" : "none", " ", date_default_timezone_get();') || fail "php -d extension"
+[ "$got" = "pgsql UTC" ] || fail "php -d extension printed '$got'"
+ok "php -r (PHP_VERSION $phpv), an extension loaded with -d extension_dir=... -d extension=pgsql"
+start php "$img" "$port" "$PHP/bin/php-fpm" -F -y /etc/php-fpm.conf -c /etc/php.ini
+docker exec -d "$c" "$N/bin/nginx" -e stderr -c /etc/nginx.conf
+expect_http "$c" "$port" '^42'
+resp=$( (exec 3<>"/dev/tcp/127.0.0.1/$port" && printf 'GET /info.php HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3 && timeout 5 cat <&3) || true)
+grep -q 'mysqli,pdo_mysql,pgsql,pdo_pgsql,Zend OPcache UTC 1970' <<< "$resp" || fail "info.php: $resp"
+ok "extensions from lib/php/extensions (mysqli, pgsql, opcache, ...) loaded by php-fpm; date() works"
+grep -q 'NOTICE: ready to handle connections' <<< "$(docker logs "$c" 2>&1)" || { docker logs "$c" >&2; fail "php-fpm: no log on stderr"; }
+ok "php-fpm (pool user nobody) answered nginx's fastcgi_pass; its log goes to the container's stderr"

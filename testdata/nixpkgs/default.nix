@@ -52,13 +52,14 @@ let
   #   libs     sonames copied from ${hostLibDir} into $out/lib
   #   bins     "HOSTFILE OUTPATH" ELF programs (or other ELF files) to copy and patch
   #   moddirs  "HOSTDIR OUTDIR": every *.so in HOSTDIR, copied and patched
+  #   skip     basenames of modules in moddirs not to copy (e.g. postgres' llvmjit.so)
   #   files    "HOSTPATH OUTPATH": plain files or trees, copied as they are
   #   links    "OUTPATH TARGET": symlinks
   #   deps     library packages this one loads libraries from (transitively closed here)
   #   track    extra host files whose content should key the derivation
   #   patchElf false only for glibc, which must never be patchelf'ed
   mkDebianPackage =
-    { pname, version, libs ? [ ], bins ? [ ], moddirs ? [ ], files ? [ ], links ? [ ]
+    { pname, version, libs ? [ ], bins ? [ ], moddirs ? [ ], skip ? [ ], files ? [ ], links ? [ ]
     , deps ? [ ], track ? [ ], patchElf ? true, postInstall ? "", ... }@args:
     let
       allDeps = closeDeps deps;
@@ -66,7 +67,7 @@ let
       binPaths = map (l: builtins.head (builtins.split " " l)) bins;
       modPaths = concatMap (l:
         let dir = builtins.head (builtins.split " " l);
-        in map (n: "${dir}/${n}") (soFilesIn dir)) moddirs;
+        in map (n: "${dir}/${n}") (filter (n: !(elem n skip)) (soFilesIn dir))) moddirs;
       drv = derivation {
         name = "${pname}-${version}";
         inherit system pname version postInstall;
@@ -75,6 +76,7 @@ let
         libs = concatStringsSep " " libs;
         bins = lines bins;
         moddirs = lines moddirs;
+        skip = concatStringsSep " " skip;
         files = lines files;
         links = lines links;
         deps = concatStringsSep " " (map toString allDeps);
@@ -139,6 +141,70 @@ let
     deps = [ glibc apr expat libxcrypt ];
   };
 
+  # Libraries more than one program loads (postgresql, mariadb, php, apacheHttpd, redis),
+  # each in its own package under its nixpkgs attribute name.
+  lz4 = mkDebianPackage { pname = "lz4"; version = "1.9.4"; libs = [ "liblz4.so.1" ]; deps = [ glibc ]; };
+  libcap = mkDebianPackage { pname = "libcap"; version = "2.66"; libs = [ "libcap.so.2" ]; deps = [ glibc ]; };
+  libgpg-error = mkDebianPackage { pname = "libgpg-error"; version = "1.46"; libs = [ "libgpg-error.so.0" ]; deps = [ glibc ]; };
+  libgcrypt = mkDebianPackage { pname = "libgcrypt"; version = "1.10.1"; libs = [ "libgcrypt.so.20" ]; deps = [ glibc libgpg-error ]; };
+  # nixpkgs: systemdLibs (systemd's libraries only).
+  systemdLibs = mkDebianPackage {
+    pname = "systemd-minimal-libs"; version = "252.38";
+    libs = [ "libsystemd.so.0" ];
+    deps = [ glibc libcap libgcrypt lz4 xz zstd ];
+  };
+  libcap_ng = mkDebianPackage { pname = "libcap-ng"; version = "0.8.3"; libs = [ "libcap-ng.so.0" ]; deps = [ glibc ]; };
+  audit = mkDebianPackage { pname = "audit"; version = "3.0.9"; libs = [ "libaudit.so.1" ]; deps = [ glibc libcap_ng ]; };
+  pam = mkDebianPackage { pname = "linux-pam"; version = "1.5.2"; libs = [ "libpam.so.0" ]; deps = [ glibc audit ]; };
+  libffi = mkDebianPackage { pname = "libffi"; version = "3.4.4"; libs = [ "libffi.so.8" ]; deps = [ glibc ]; };
+  libtasn1 = mkDebianPackage { pname = "libtasn1"; version = "4.19.0"; libs = [ "libtasn1.so.6" ]; deps = [ glibc ]; };
+  libunistring = mkDebianPackage { pname = "libunistring"; version = "1.0"; libs = [ "libunistring.so.2" ]; deps = [ glibc ]; };
+  libidn2 = mkDebianPackage { pname = "libidn2"; version = "2.3.3"; libs = [ "libidn2.so.0" ]; deps = [ glibc libunistring ]; };
+  p11-kit = mkDebianPackage { pname = "p11-kit"; version = "0.24.1"; libs = [ "libp11-kit.so.0" ]; deps = [ glibc libffi ]; };
+  gnutls = mkDebianPackage {
+    pname = "gnutls"; version = "3.7.9";
+    libs = [ "libgnutls.so.30" ];
+    deps = [ glibc p11-kit libidn2 libunistring libtasn1 nettle gmp ];
+  };
+  cyrus_sasl = mkDebianPackage { pname = "cyrus-sasl"; version = "2.1.28"; libs = [ "libsasl2.so.2" ]; deps = [ glibc ]; };
+  openldap = mkDebianPackage {
+    pname = "openldap"; version = "2.5.13";
+    libs = [ "libldap-2.5.so.0" "liblber-2.5.so.0" ];
+    deps = [ glibc cyrus_sasl gnutls ];
+  };
+  keyutils = mkDebianPackage { pname = "keyutils"; version = "1.6.3"; libs = [ "libkeyutils.so.1" ]; deps = [ glibc ]; };
+  # libcom_err comes with krb5 in nixpkgs too.
+  krb5 = mkDebianPackage {
+    pname = "krb5"; version = "1.20.1";
+    libs = [ "libgssapi_krb5.so.2" "libkrb5.so.3" "libk5crypto.so.3" "libkrb5support.so.0" "libcom_err.so.2" ];
+    deps = [ glibc keyutils ];
+  };
+  icu = mkDebianPackage {
+    pname = "icu4c"; version = "72.1";
+    libs = [ "libicuuc.so.72" "libicudata.so.72" "libicui18n.so.72" ];
+    deps = [ glibc libgcc ];
+  };
+  libxml2 = mkDebianPackage { pname = "libxml2"; version = "2.9.14"; libs = [ "libxml2.so.2" ]; deps = [ glibc icu xz zlib ]; };
+  libmd = mkDebianPackage { pname = "libmd"; version = "1.0.4"; libs = [ "libmd.so.0" ]; deps = [ glibc ]; };
+  libbsd = mkDebianPackage { pname = "libbsd"; version = "0.11.7"; libs = [ "libbsd.so.0" ]; deps = [ glibc libmd ]; };
+  ncurses = mkDebianPackage { pname = "ncurses"; version = "6.4"; libs = [ "libtinfo.so.6" "libncurses.so.6" "libncursesw.so.6" ]; deps = [ glibc ]; };
+  libedit = mkDebianPackage { pname = "libedit"; version = "20221030-3.1"; libs = [ "libedit.so.2" ]; deps = [ glibc ncurses libbsd ]; };
+  # PostgreSQL's client library (nixpkgs: libpq, also postgresql.lib).
+  libpq = mkDebianPackage {
+    pname = "libpq"; version = "15.18";
+    libs = [ "libpq.so.5" ];
+    deps = [ glibc openssl krb5 openldap ];
+  };
+  # Time zone database: share/zoneinfo (symlinks inside it kept as symlinks).
+  tzdata = mkDebianPackage {
+    pname = "tzdata"; version = "2025b";
+    track = [ "/usr/share/zoneinfo/Etc/UTC" "/usr/share/zoneinfo/Europe/Berlin" "/usr/share/zoneinfo/America/New_York" "/usr/share/zoneinfo/tzdata.zi" ];
+    postInstall = ''
+      mkdir -p $out/share
+      cp -R /usr/share/zoneinfo $out/share/zoneinfo
+    '';
+  };
+
   # ---------------------------------------------------------------- programs
   redis = mkDebianPackage {
     pname = "redis"; version = "7.0.15";
@@ -147,9 +213,8 @@ let
              "/usr/bin/redis-benchmark bin/redis-benchmark" ];
     links = [ "bin/redis-check-rdb redis-server" "bin/redis-check-aof redis-server"
               "bin/redis-sentinel redis-server" ];
-    deps = [ glibc libgcc openssl xz zstd ];
-    libs = [ "libjemalloc.so.2" "liblzf.so.1" "libsystemd.so.0" "libcap.so.2" "libgcrypt.so.20"
-             "libgpg-error.so.0" "liblz4.so.1" ];
+    deps = [ glibc libgcc openssl xz zstd systemdLibs ];
+    libs = [ "libjemalloc.so.2" "liblzf.so.1" ];
   };
 
   apacheHttpd = mkDebianPackage {
@@ -159,13 +224,11 @@ let
     files = [ "/etc/mime.types conf/mime.types" "/etc/apache2/magic conf/magic"
               "/usr/share/apache2/error error" "/usr/share/apache2/icons icons" ];
     track = [ "/etc/mime.types" "/etc/apache2/magic" ];
-    deps = [ glibc libgcc openssl zlib zstd xz pcre2 libxcrypt nettle gmp brotli expat libuuid apr aprutil ];
-    # Only Apache's modules load these (mod_md, mod_ldap, mod_lua, mod_http2, mod_proxy_html, ...).
-    libs = [ "libcurl.so.4" "libnghttp2.so.14" "libidn2.so.0" "librtmp.so.1" "libssh2.so.1" "libpsl.so.5"
-             "libgssapi_krb5.so.2" "libkrb5.so.3" "libk5crypto.so.3" "libkrb5support.so.0"
-             "libcom_err.so.2" "libkeyutils.so.1" "libldap-2.5.so.0" "liblber-2.5.so.0" "libsasl2.so.2"
-             "libgnutls.so.30" "libp11-kit.so.0" "libffi.so.8" "libtasn1.so.6" "libunistring.so.2"
-             "libjansson.so.4" "liblua5.3.so.0" "libxml2.so.2" "libicuuc.so.72" "libicudata.so.72" ];
+    deps = [ glibc libgcc openssl zlib zstd xz pcre2 libxcrypt nettle gmp brotli expat libuuid apr aprutil
+             icu libxml2 krb5 keyutils openldap cyrus_sasl gnutls p11-kit libffi libtasn1 libidn2 libunistring ];
+    # Only Apache's modules load these (mod_md, mod_lua, mod_http2, ...).
+    libs = [ "libcurl.so.4" "libnghttp2.so.14" "librtmp.so.1" "libssh2.so.1" "libpsl.so.5"
+             "libjansson.so.4" "liblua5.3.so.0" ];
   };
 
   nginx = mkDebianPackage {
@@ -204,6 +267,83 @@ let
     moddirs = [ "/usr/lib/lighttpd lib" ];
     deps = [ glibc openssl zlib zstd pcre2 libxcrypt nettle gmp brotli ];
     libs = [ "libxxhash.so.0" "libdeflate.so.0" ];
+  };
+
+  # PostgreSQL 15 (Debian's postgresql-15). Debian's binaries know their directories
+  # only relative to the compiled-in bindir /usr/lib/postgresql/15/bin: postgres,
+  # initdb, ... find share/ and lib/ by replacing that bindir suffix of their own
+  # (symlink-resolved) location, so the real programs live in lib/postgresql/15/bin
+  # (bin/* are symlinks to them), share is found as share/postgresql/15 and
+  # pkglibdir as lib/postgresql/15/lib: both are symlinks back into the nixpkgs
+  # layout (share/postgresql, lib/*.so). The time zone directory is compiled in as
+  # /usr/share/zoneinfo (--with-system-tzdata; nixpkgs points it at its tzdata).
+  postgresql = let pgbin = "/usr/lib/postgresql/15/bin"; in mkDebianPackage {
+    pname = "postgresql"; version = "15.18";
+    bins = map (n: "${pgbin}/${n} lib/postgresql/15/bin/${n}")
+      (filter (n: n != "postmaster") (attrNames (readDir (need "postgresql-15" pgbin))));
+    moddirs = [ "/usr/lib/postgresql/15/lib lib" ];
+    skip = [ "llvmjit.so" ];          # JIT: needs libLLVM (~100 MiB); nixpkgs: postgresql.withJIT
+    files = [ "/usr/share/postgresql/15 share/postgresql" ];
+    track = [ "/usr/share/postgresql/15/postgres.bki" "/usr/share/postgresql/15/catalog_version"
+              "/usr/share/postgresql/15/extension/plpgsql.control" "/usr/share/postgresql/15/timezonesets/Default" ];
+    deps = [ glibc libgcc openssl zlib zstd lz4 xz libxml2 icu pam krb5 openldap systemdLibs libpq libuuid
+             pcre2 ncurses libgcrypt ];
+    # Only postgres' own modules or psql load these.
+    libs = [ "libreadline.so.8" "libxslt.so.1" "libselinux.so.1" ];
+    postInstall = ''
+      rm -rf "$out/share/postgresql/man"
+      ln -s . "$out/share/postgresql/15"
+      ln -s ../.. "$out/lib/postgresql/15/lib"
+      ln -s postgres "$out/lib/postgresql/15/bin/postmaster"
+      mkdir -p "$out/bin"
+      for f in "$out"/lib/postgresql/15/bin/*; do
+        ln -s "../lib/postgresql/15/bin/''${f##*/}" "$out/bin/''${f##*/}"
+      done
+    '';
+  };
+
+  # MariaDB 10.11 (Debian's mariadb-server + mariadb-client). Every Debian tool is a
+  # 4.5 MiB static-libmariadb binary, so only the ones a service needs are included.
+  # Paths are found relative to --basedir (set it to the package). The shell scripts
+  # (mariadb-install-db) run under the store's busybox, with its applets on PATH.
+  mariadb = mkDebianPackage {
+    pname = "mariadb-server"; version = "10.11.19";
+    bins = [ "/usr/sbin/mariadbd bin/mariadbd" ]
+      ++ map (n: "/usr/bin/${n} bin/${n}")
+           [ "mariadb" "mariadb-admin" "mariadb-dump" "mariadb-check" "mariadb-upgrade"
+             "mariadb-tzinfo-to-sql" "my_print_defaults" "resolveip" ];
+    moddirs = [ "/usr/lib/mysql/plugin lib/mysql/plugin" ];
+    skip = [ "auth_pam.so" "auth_pam_v1.so" ];   # need PAM config and a setuid helper
+    files = [ "/usr/share/mysql share/mysql" "/usr/bin/mariadb-install-db bin/mariadb-install-db" ];
+    track = [ "/usr/bin/mariadb-install-db" "/usr/share/mysql/mysql_system_tables.sql"
+              "/usr/share/mysql/mysql_system_tables_data.sql" "/usr/share/mysql/english/errmsg.sys"
+              "/usr/share/mysql/charsets/Index.xml" ];
+    deps = [ glibc libgcc openssl zlib pcre2 libxcrypt systemdLibs libedit ncurses ];
+    libs = [ "liburing.so.2" "libaio.so.1" "libnuma.so.1" ];
+    links = [ "sbin/mariadbd ../bin/mariadbd" "sbin/mysqld ../bin/mariadbd" "bin/mysqld mariadbd"
+              "bin/mysql mariadb" "bin/mysqladmin mariadb-admin" "bin/mysqldump mariadb-dump"
+              "bin/mysqlcheck mariadb-check" "bin/mysql_upgrade mariadb-upgrade"
+              "bin/mysql_tzinfo_to_sql mariadb-tzinfo-to-sql" "bin/mysql_install_db mariadb-install-db" ];
+    postInstall = ''
+      rm -f "$out/share/mysql/debian-start.inc.sh" "$out/share/mysql/mini-benchmark" \
+            "$out/share/mysql/wsrep_notify" "$out/share/mysql/echo_stderr"
+      f=$out/bin/mariadb-install-db
+      sed -i -e "1s|^#!.*|#!${busybox}/bin/sh|" \
+             -e "2i PATH=${busybox}/bin:\''${PATH:-}; export PATH" "$f"
+    '';
+  };
+
+  # PHP 8.2 (Debian's php8.2-cli, php8.2-fpm and the extensions of php8.2-common,
+  # -opcache, -readline, -mysql, -pgsql). Compiled-in paths: php.ini in /etc/php/8.2/{cli,fpm},
+  # extension_dir /usr/lib/php/20220829, php-fpm.conf /etc/php/8.2/fpm/php-fpm.conf: pass
+  # -c/-n, -d extension_dir=$out/lib/php/extensions and -y.
+  php = mkDebianPackage {
+    pname = "php"; version = "8.2.36";
+    bins = [ "/usr/bin/php8.2 bin/php" "/usr/sbin/php-fpm8.2 bin/php-fpm" ];
+    moddirs = [ "/usr/lib/php/20220829 lib/php/extensions" ];
+    deps = [ glibc libgcc openssl zlib pcre2 libxml2 icu systemdLibs libpq libffi libedit ];
+    libs = [ "libsodium.so.23" "libargon2.so.1" "libapparmor.so.1" "libacl.so.1" ];
+    links = [ "sbin/php-fpm ../bin/php-fpm" ];
   };
 
   busybox = mkDebianPackage {
@@ -245,6 +385,9 @@ let
 
 in {
   inherit glibc libgcc openssl zlib zstd xz pcre2 libxcrypt gmp nettle brotli expat libuuid apr aprutil;
-  inherit redis apacheHttpd nginx nodejs lighttpd busybox;
+  inherit lz4 libcap libgpg-error libgcrypt systemdLibs libcap_ng audit pam libffi libtasn1 libunistring
+    libidn2 p11-kit gnutls cyrus_sasl openldap keyutils krb5 icu libxml2 libmd libbsd ncurses libedit
+    libpq tzdata;
+  inherit redis apacheHttpd nginx nodejs lighttpd busybox postgresql mariadb php;
   inherit writeText runCommand system;
 }
