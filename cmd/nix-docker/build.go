@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/hashicorp/hcl/v2"
 	"io"
 	"os"
 	"os/exec"
@@ -77,6 +78,7 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	parser := schema.NewParser()
+	opts.Warnings = func(d hcl.Diagnostics) { writeDiags(stderr, parser.Files(), d) }
 	start := time.Now()
 
 	if !*doBuild {

@@ -24,6 +24,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return report(stderr, parser, file, err)
 	}
+	writeDiags(stderr, parser.Files(), p.Warnings)
 	printPlan(stdout, p)
 	return 0
 }

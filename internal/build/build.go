@@ -45,6 +45,9 @@ type Options struct {
 	OCIDir string
 	// OutLink is host-store mode's Nix out-link (default "result").
 	OutLink string
+	// Warnings receives the app file's warnings (secrets in the image,
+	// ...); nil drops them.
+	Warnings func(hcl.Diagnostics)
 }
 
 // Labels nix-docker writes into every image it builds.
@@ -115,9 +118,17 @@ func (o *Options) logf(format string, args ...any) {
 	}
 }
 
-// Realise builds the system store path of the app file.
+// Realise builds the system store path of the app file. A failed
+// build of a file whose check refused it is reported at its declaration.
 func Realise(ctx context.Context, parser *schema.Parser, opts Options) (string, error) {
-	expr, err := Render(parser, opts)
+	p, err := Load(parser, opts.File)
+	if err != nil {
+		return "", err
+	}
+	if len(p.Warnings) > 0 && opts.Warnings != nil {
+		opts.Warnings(p.Warnings)
+	}
+	expr, err := nixexpr.Render(p, nixexpr.Options{InitPath: opts.InitPath, Source: filepath.Base(opts.File)})
 	if err != nil {
 		return "", err
 	}
@@ -134,7 +145,7 @@ func Realise(ctx context.Context, parser *schema.Parser, opts Options) (string, 
 	opts.logf("building %s with nix-build", opts.File)
 	system, err := nix.Build(ctx, file, "")
 	if err != nil {
-		return "", err
+		return "", diagnose(p, err)
 	}
 	return system, nil
 }
@@ -417,6 +428,16 @@ func imageSpec(system string, opts Options) (image.Spec, error) {
 	}
 	for k, v := range meta.Labels {
 		spec.Labels[k] = v
+	}
+	if meta.Health != nil {
+		// The init answers whether every service is ready (docs/init.md).
+		spec.Healthcheck = &image.Healthcheck{
+			Command:     []string{initPath, "ctl", "health"},
+			Interval:    5 * time.Second,
+			Timeout:     5 * time.Second,
+			StartPeriod: time.Duration(meta.Health.StartPeriod) * time.Second,
+			Retries:     3,
+		}
 	}
 	if opts.Tag != "" {
 		spec.Labels[LabelName] = repoName(opts.Tag)

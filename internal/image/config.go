@@ -26,9 +26,19 @@ type containerConfig struct {
 	Entrypoint   []string            `json:"Entrypoint,omitempty"`
 	Env          []string            `json:"Env,omitempty"`
 	ExposedPorts map[string]struct{} `json:"ExposedPorts,omitempty"`
+	Healthcheck  *healthConfig       `json:"Healthcheck,omitempty"`
 	Labels       map[string]string   `json:"Labels,omitempty"`
 	Volumes      map[string]struct{} `json:"Volumes,omitempty"`
 	WorkingDir   string              `json:"WorkingDir,omitempty"`
+}
+
+// healthConfig is Docker's HEALTHCHECK; durations in nanoseconds.
+type healthConfig struct {
+	Interval    int64    `json:"Interval,omitempty"`
+	Retries     int      `json:"Retries,omitempty"`
+	StartPeriod int64    `json:"StartPeriod,omitempty"`
+	Test        []string `json:"Test"`
+	Timeout     int64    `json:"Timeout,omitempty"`
 }
 
 type history struct {
@@ -39,6 +49,19 @@ type history struct {
 type rootFS struct {
 	DiffIDs []string `json:"diff_ids"`
 	Type    string   `json:"type"`
+}
+
+func healthcheck(h *Healthcheck) *healthConfig {
+	if h == nil {
+		return nil
+	}
+	return &healthConfig{
+		Test:        append([]string{"CMD"}, h.Command...),
+		Interval:    int64(h.Interval),
+		Timeout:     int64(h.Timeout),
+		StartPeriod: int64(h.StartPeriod),
+		Retries:     h.Retries,
+	}
 }
 
 // created returns the creation time written into the config.
@@ -98,6 +121,7 @@ func configJSON(spec Spec, layers []Layer) ([]byte, error) {
 			Entrypoint:   spec.Entrypoint,
 			Env:          spec.Env,
 			ExposedPorts: set(spec.ExposedPorts),
+			Healthcheck:  healthcheck(spec.Healthcheck),
 			Labels:       spec.Labels,
 			Volumes:      set(spec.Volumes),
 			WorkingDir:   spec.WorkingDir,

@@ -27,6 +27,15 @@ type Entry struct {
 	Data   []byte      // content of a regular file
 }
 
+// Healthcheck is the image's HEALTHCHECK: a command run in the container.
+type Healthcheck struct {
+	Command     []string
+	Interval    time.Duration
+	Timeout     time.Duration
+	StartPeriod time.Duration
+	Retries     int
+}
+
 // Spec is everything an image is made of.
 type Spec struct {
 	Layers       [][]string // store paths per layer, bottom to top (from layers.Plan)
@@ -37,6 +46,7 @@ type Spec struct {
 	ExposedPorts []string // "80/tcp"
 	Volumes      []string
 	Labels       map[string]string
+	Healthcheck  *Healthcheck // nil: none
 	WorkingDir   string
 	Created      time.Time // the image's creation time; zero means Unix 1
 	Root         string    // filesystem root holding nix/store; "" means "/"

@@ -32,6 +32,15 @@ type Metadata struct {
 	Ports   []int             `json:"ports"`
 	Volumes []string          `json:"volumes"`
 	Labels  map[string]string `json:"labels,omitempty"`
+	// Health is set when services say how to tell they are up: the image
+	// gets a HEALTHCHECK asking the init. StartPeriod is the longest
+	// readiness timeout, in seconds.
+	Health *Health `json:"health,omitempty"`
+}
+
+// Health describes the image's health check.
+type Health struct {
+	StartPeriod int `json:"start_period"`
 }
 
 // LabelNixpkgs records a pinned package set in the image's labels.
@@ -104,6 +113,17 @@ func Render(p *project.Project, opts Options) ([]byte, error) {
 	meta := Metadata{Ports: p.Ports, Volumes: p.Volumes, Env: []string{}}
 	for _, e := range p.Env {
 		meta.Env = append(meta.Env, e.Name+"="+e.Value)
+	}
+	for _, svc := range p.Spec().Services {
+		if svc.Ready == nil && !svc.OneShot {
+			continue
+		}
+		if meta.Health == nil {
+			meta.Health = &Health{}
+		}
+		if svc.Ready != nil && svc.Ready.Timeout > meta.Health.StartPeriod {
+			meta.Health.StartPeriod = svc.Ready.Timeout
+		}
 	}
 	if p.Nixpkgs != nil {
 		meta.Labels = map[string]string{LabelNixpkgs: p.Nixpkgs.String()}

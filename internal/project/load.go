@@ -363,6 +363,11 @@ func (l *loader) addGeneratedFile(sc *scope, fb *schema.FileBlock) {
 		file.Check = c
 		file.CheckRange = a.Expr.Range()
 	}
+	if sc.instance != "" {
+		// A module's file fails its check because of the values the
+		// module was given: point at the module block.
+		file.DeclRange, file.CheckRange = sc.decl, sc.decl
+	}
 	l.proj.Files = append(l.proj.Files, file)
 }
 

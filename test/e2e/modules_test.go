@@ -138,6 +138,10 @@ func TestBrokenConfigFailsBuild(t *testing.T) {
 			if !strings.Contains(r.stderr, c.want) || !strings.Contains(r.stderr, "check failed") {
 				t.Errorf("stderr lacks the tool's message %q:\n%s", c.want, r.stderr)
 			}
+			// Reported at the module block that was given the bad values.
+			if !strings.Contains(r.stderr, file+":1:1: error: Configuration check failed") {
+				t.Errorf("stderr does not point at the module block (%s:1:1):\n%s", file, r.stderr)
+			}
 			if got := run(t, "docker", "image", "inspect", tag); got.code == 0 {
 				run(t, "docker", "rmi", "-f", tag)
 				t.Errorf("a failed build tagged %s", tag)

@@ -41,6 +41,7 @@ func TestWebapp(t *testing.T) {
 				Entrypoint   []string
 				ExposedPorts map[string]struct{}
 				Labels       map[string]string
+				Healthcheck  struct{ Test []string }
 			}
 		}
 		if err := json.Unmarshal([]byte(must(t, "docker", "image", "inspect", tag)), &info); err != nil || len(info) != 1 {
@@ -54,6 +55,9 @@ func TestWebapp(t *testing.T) {
 		}
 		if len(cfg.Entrypoint) != 2 || !strings.HasPrefix(cfg.Entrypoint[0], "/nix/store/") || !strings.HasSuffix(cfg.Entrypoint[0], "-nix-docker-init") {
 			t.Fatalf("Entrypoint = %q, want the init in the store and its runspec", cfg.Entrypoint)
+		}
+		if want := []string{"CMD", cfg.Entrypoint[0], "ctl", "health"}; strings.Join(cfg.Healthcheck.Test, " ") != strings.Join(want, " ") {
+			t.Errorf("Healthcheck = %q, want %q", cfg.Healthcheck.Test, want)
 		}
 		system := cfg.Labels["org.nix-docker.system"]
 		if cfg.Entrypoint[1] != system+"/runspec.json" {
@@ -112,6 +116,15 @@ func TestWebapp(t *testing.T) {
 		}
 		if code, body := httpGet(t, web, 30*time.Second); code != 200 || body != string(index) {
 			t.Errorf("GET %s = %d %q, want 200 and www/index.html", web, code, body)
+		}
+
+		// Docker runs the init's health check: healthy once all are ready.
+		health := ""
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && health != "healthy"; time.Sleep(500 * time.Millisecond) {
+			health = must(t, "docker", "inspect", "--format", "{{.State.Health.Status}}", name)
+		}
+		if health != "healthy" {
+			t.Errorf("health = %q after 20 s, want healthy", health)
 		}
 
 		start := time.Now()

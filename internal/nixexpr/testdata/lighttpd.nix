@@ -69,7 +69,10 @@ nogroup:x:65534:
   \"ports\": [
     8080
   ],
-  \"volumes\": []
+  \"volumes\": [],
+  \"health\": {
+    \"start_period\": 60
+  }
 }
 ";
   nsswitch = "passwd: files

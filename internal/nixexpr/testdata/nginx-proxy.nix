@@ -24,7 +24,7 @@ let
 
   # Generated files.
   files = {
-    "proxy-conf" = writeFile "proxy-conf" "nginx.conf" 292 "${pkgs.busybox}/bin/sh -ec 'sed -E \"s|^( *)listen [^;]*;|\\1listen unix:\$TMPDIR/check.sock;|\" \$out > \$TMPDIR/nginx.conf && exec ${pkgs.nginx}/bin/nginx -t -q -e stderr -p \$TMPDIR/ -c \$TMPDIR/nginx.conf'" "daemon off;
+    "proxy-conf" = writeFile "proxy-conf" "nginx.conf" 292 "${pkgs.busybox}/bin/sh -ec 'sed -E -e /^user/d -e \"s|^( *)listen [^;]*;|\\1listen unix:\$TMPDIR/check.sock;|\" \$out > \$TMPDIR/nginx.conf && exec ${pkgs.nginx}/bin/nginx -t -q -e stderr -p \$TMPDIR/ -c \$TMPDIR/nginx.conf'" "daemon off;
 user nobody nogroup;
 worker_processes 1;
 error_log stderr;
@@ -92,7 +92,10 @@ nogroup:x:65534:
   \"ports\": [
     8080
   ],
-  \"volumes\": []
+  \"volumes\": [],
+  \"health\": {
+    \"start_period\": 60
+  }
 }
 ";
   nsswitch = "passwd: files

@@ -90,7 +90,10 @@ nogroup:x:65534:
     6379,
     8080
   ],
-  \"volumes\": []
+  \"volumes\": [],
+  \"health\": {
+    \"start_period\": 60
+  }
 }
 ";
   nsswitch = "passwd: files
