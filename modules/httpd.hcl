@@ -18,6 +18,18 @@ option "admin_addr" {
   description = "E-mail address of the server administrator (ServerAdmin), shown on error pages."
 }
 
+option "php_fpm" {
+  type        = string
+  default     = ""
+  description = "Address of a PHP-FPM pool (for example \"127.0.0.1:9000\" from the php-fpm module) that runs *.php files. Empty: no PHP."
+}
+
+option "extra_config" {
+  type        = string
+  default     = ""
+  description = "More httpd.conf directives, verbatim."
+}
+
 option "package" {
   type        = string
   default     = pkgs.apacheHttpd
@@ -57,7 +69,17 @@ file "conf" {
     <Directory "${option.document_root}">
       Require all granted
     </Directory>
+    %{if option.php_fpm != ""}
+    LoadModule proxy_module modules/mod_proxy.so
+    LoadModule proxy_fcgi_module modules/mod_proxy_fcgi.so
+    <FilesMatch "\.php$">
+      SetHandler "proxy:fcgi://${option.php_fpm}"
+    </FilesMatch>
+    DirectoryIndex index.php index.html
+    %{else}
     DirectoryIndex index.html
+    %{endif}
+    ${option.extra_config}
   EOT
 }
 

@@ -38,7 +38,7 @@ var serviceAttributes = []hcl.AttributeSchema{
 
 var (
 	imageSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-		{Name: "ports"}, {Name: "volumes"}, {Name: "env"},
+		{Name: "ports"}, {Name: "volumes"}, {Name: "env"}, {Name: "links"},
 	}}
 	serviceSchema = &hcl.BodySchema{
 		Attributes: serviceAttributes,
@@ -143,6 +143,9 @@ func Decode(body hcl.Body, filename string, kind Kind) (*File, hcl.Diagnostics) 
 			}
 			if a := c.Attributes["env"]; a != nil {
 				img.Env = a.Expr
+			}
+			if a := c.Attributes["links"]; a != nil {
+				img.Links = a.Expr
 			}
 			out.Images = append(out.Images, img)
 		case "service":

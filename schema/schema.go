@@ -25,6 +25,7 @@ type Image struct {
 	Ports     hcl.Expression // list(number)
 	Volumes   hcl.Expression // list(string)
 	Env       hcl.Expression // map(string)
+	Links     hcl.Expression // map(string): absolute path in the image -> symlink target
 	DeclRange hcl.Range
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -429,6 +430,7 @@ func imageSpec(system string, opts Options) (image.Spec, error) {
 	for k, v := range meta.Labels {
 		spec.Labels[k] = v
 	}
+	spec.Extra = withLinks(spec.Extra, meta.Links)
 	if meta.Health != nil {
 		// The init answers whether every service is ready (docs/init.md).
 		spec.Healthcheck = &image.Healthcheck{
@@ -463,4 +465,25 @@ func Prune(ctx context.Context, name string) (docker.PruneResult, error) {
 	}
 	defer cli.Close()
 	return docker.Prune(ctx, cli, LabelName, repoName(name))
+}
+
+// withLinks adds the app's root symlinks, and the directories above them,
+// to the root entries; entries come out sorted by path.
+func withLinks(entries []image.Entry, links map[string]string) []image.Entry {
+	have := map[string]bool{}
+	for _, e := range entries {
+		have[e.Path] = true
+	}
+	for p, target := range links {
+		for dir := path.Dir(p); dir != "/" && !have[dir]; dir = path.Dir(dir) {
+			have[dir] = true
+			entries = append(entries, image.Entry{Path: dir, Mode: fs.ModeDir | 0o755})
+		}
+		if !have[p] {
+			have[p] = true
+			entries = append(entries, image.Entry{Path: p, Mode: fs.ModeSymlink | 0o777, Target: target})
+		}
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Path < entries[j].Path })
+	return entries
 }

@@ -32,6 +32,8 @@ type Metadata struct {
 	Ports   []int             `json:"ports"`
 	Volumes []string          `json:"volumes"`
 	Labels  map[string]string `json:"labels,omitempty"`
+	// Links are symlinks at the image's root: path -> target.
+	Links map[string]string `json:"links,omitempty"`
 	// Health is set when services say how to tell they are up: the image
 	// gets a HEALTHCHECK asking the init. StartPeriod is the longest
 	// readiness timeout, in seconds.
@@ -124,6 +126,12 @@ func Render(p *project.Project, opts Options) ([]byte, error) {
 		if svc.Ready != nil && svc.Ready.Timeout > meta.Health.StartPeriod {
 			meta.Health.StartPeriod = svc.Ready.Timeout
 		}
+	}
+	for _, link := range p.Links {
+		if meta.Links == nil {
+			meta.Links = map[string]string{}
+		}
+		meta.Links[link.Path] = link.Target
 	}
 	if p.Nixpkgs != nil {
 		meta.Labels = map[string]string{LabelNixpkgs: p.Nixpkgs.String()}

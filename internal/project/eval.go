@@ -9,10 +9,12 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/tryfunc"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
 )
 
 // scope is where an expression is evaluated: the app file, or one module
@@ -48,7 +50,7 @@ func (l *loader) evalContext(sc *scope, expr hcl.Expression) (*hcl.EvalContext, 
 	}
 	return &hcl.EvalContext{
 		Variables: vars,
-		Functions: map[string]function.Function{"path": l.pathFunc(sc), "nix": l.nixFunc()},
+		Functions: l.functions(sc),
 	}, diags
 }
 
@@ -139,6 +141,64 @@ func (l *loader) pathFunc(sc *scope) function.Function {
 			return cty.StringVal(l.proj.placeholder(Ref{Kind: PathRef, Path: abs})), nil
 		},
 	})
+}
+
+// functions are nix-docker's own (path, nix) and a standard library like
+// Terraform's: strings, collections, numbers, regular expressions, can/try.
+func (l *loader) functions(sc *scope) map[string]function.Function {
+	return map[string]function.Function{
+		"path": l.pathFunc(sc),
+		"nix":  l.nixFunc(),
+
+		"can": tryfunc.CanFunc,
+		"try": tryfunc.TryFunc,
+
+		"abs":        stdlib.AbsoluteFunc,
+		"ceil":       stdlib.CeilFunc,
+		"floor":      stdlib.FloorFunc,
+		"max":        stdlib.MaxFunc,
+		"min":        stdlib.MinFunc,
+		"parseint":   stdlib.ParseIntFunc,
+		"chomp":      stdlib.ChompFunc,
+		"format":     stdlib.FormatFunc,
+		"formatlist": stdlib.FormatListFunc,
+		"indent":     stdlib.IndentFunc,
+		"join":       stdlib.JoinFunc,
+		"lower":      stdlib.LowerFunc,
+		"upper":      stdlib.UpperFunc,
+		"replace":    stdlib.ReplaceFunc,
+		"split":      stdlib.SplitFunc,
+		"strrev":     stdlib.ReverseFunc,
+		"substr":     stdlib.SubstrFunc,
+		"title":      stdlib.TitleFunc,
+		"trim":       stdlib.TrimFunc,
+		"trimprefix": stdlib.TrimPrefixFunc,
+		"trimsuffix": stdlib.TrimSuffixFunc,
+		"trimspace":  stdlib.TrimSpaceFunc,
+		"regex":      stdlib.RegexFunc,
+		"regexall":   stdlib.RegexAllFunc,
+		"concat":     stdlib.ConcatFunc,
+		"contains":   stdlib.ContainsFunc,
+		"distinct":   stdlib.DistinctFunc,
+		"element":    stdlib.ElementFunc,
+		"flatten":    stdlib.FlattenFunc,
+		"keys":       stdlib.KeysFunc,
+		"length":     stdlib.LengthFunc,
+		"lookup":     stdlib.LookupFunc,
+		"merge":      stdlib.MergeFunc,
+		"range":      stdlib.RangeFunc,
+		"reverse":    stdlib.ReverseListFunc,
+		"slice":      stdlib.SliceFunc,
+		"sort":       stdlib.SortFunc,
+		"values":     stdlib.ValuesFunc,
+		"zipmap":     stdlib.ZipmapFunc,
+		"jsonencode": stdlib.JSONEncodeFunc,
+		"tostring":   stdlib.MakeToFunc(cty.String),
+		"tonumber":   stdlib.MakeToFunc(cty.Number),
+		"tobool":     stdlib.MakeToFunc(cty.Bool),
+		"tolist":     stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
+		"tomap":      stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
+	}
 }
 
 // nixFunc is the raw Nix escape hatch: nix("pkgs.php.withExtensions (e: [ e.all.pdo ])")

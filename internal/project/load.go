@@ -32,6 +32,7 @@ type loader struct {
 	groupDecl   map[string]hcl.Range
 	dirDecl     map[string]hcl.Range
 	envDecl     map[string]hcl.Range
+	linkDecl    map[string]hcl.Range
 	afterAttr   map[string]hcl.Range
 	userAttr    map[string]hcl.Range
 	// portOwner records which module instance (or "" for the app file)
@@ -75,6 +76,7 @@ func Load(parser *schema.Parser, filename string) (*Project, hcl.Diagnostics) {
 		groupDecl:   map[string]hcl.Range{},
 		dirDecl:     map[string]hcl.Range{},
 		envDecl:     map[string]hcl.Range{},
+		linkDecl:    map[string]hcl.Range{},
 		afterAttr:   map[string]hcl.Range{},
 		userAttr:    map[string]hcl.Range{},
 		portOwner:   map[int]portDecl{},
@@ -188,6 +190,36 @@ func (l *loader) addImage(sc *scope, img *schema.Image) {
 				if !containsStr(l.proj.Volumes, v) {
 					l.proj.Volumes = append(l.proj.Volumes, v)
 				}
+			}
+		}
+	}
+	if img.Links != nil {
+		if links, ok := l.strMap(sc, img.Links, "attribute \"links\""); ok {
+			for _, p := range sortedKeys(links) {
+				target := links[p]
+				if !path.IsAbs(p) || path.Clean(p) != p || p == "/" || strings.HasPrefix(p, "/nix/") || p == "/nix" {
+					l.errorf(img.Links.Range(), "Invalid link", "A link is an absolute, clean path in the image outside /nix, such as \"/bin/sh\"; %q is not.", p)
+					continue
+				}
+				if target == "" {
+					l.errorf(img.Links.Range(), "Invalid link", "Link %s has an empty target.", p)
+					continue
+				}
+				if p == "/etc" || p == "/tmp" || p == "/run" || p == "/etc/passwd" || p == "/etc/group" || p == "/etc/nsswitch.conf" ||
+					strings.HasPrefix(p, "/tmp/") || strings.HasPrefix(p, "/run/") {
+					l.errorf(img.Links.Range(), "Reserved path", "%s is made by nix-docker itself (users, groups, /tmp, /run); it cannot be a link.", p)
+					continue
+				}
+				if prev, seen := l.linkDecl[p]; seen {
+					for _, have := range l.proj.Links {
+						if have.Path == p && have.Target != target {
+							l.errorf(img.Links.Range(), "Conflicting link", "Link %s is also declared, to another target, at %s.", p, prev)
+						}
+					}
+					continue
+				}
+				l.linkDecl[p] = img.Links.Range()
+				l.proj.Links = append(l.proj.Links, Link{Path: p, Target: target})
 			}
 		}
 	}
@@ -813,6 +845,7 @@ func (l *loader) finish() {
 	sort.Ints(p.Ports)
 	sort.Strings(p.Volumes)
 	sort.Slice(p.Env, func(i, j int) bool { return p.Env[i].Name < p.Env[j].Name })
+	sort.Slice(p.Links, func(i, j int) bool { return p.Links[i].Path < p.Links[j].Path })
 }
 
 func (l *loader) userNames() []string {

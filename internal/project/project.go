@@ -26,6 +26,9 @@ type Project struct {
 	Ports       []int
 	Volumes     []string
 	Env         []EnvVar
+	// Links are symlinks at the image's root, path -> target (which may
+	// hold placeholders), such as /bin/sh for programs that popen().
+	Links []Link
 	// Nixpkgs is the pinned package set, if the app file pins one.
 	Nixpkgs *Pin
 	// Warnings are the non-fatal diagnostics of the load.
@@ -69,6 +72,9 @@ func (p *Pin) String() string {
 	}
 	return p.URL + "#sha256=" + p.SHA256
 }
+
+// Link is a symlink in the image's root file system.
+type Link struct{ Path, Target string }
 
 // EnvVar is one image environment variable; Value may hold placeholders.
 type EnvVar struct{ Name, Value string }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,4 +149,109 @@ func TestBrokenConfigFailsBuild(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestPHP(t *testing.T) {
+	t.Parallel()
+	tag := buildExample(t, "php")
+	_, ports := startContainer(t, tag, "8080", "8081", "8082")
+	for port, server := range map[string]string{"8080": "nginx", "8081": "Apache", "8082": "lighttpd"} {
+		code, body := httpGet(t, "http://127.0.0.1:"+ports[port]+"/", 60*time.Second)
+		if code != 200 || !strings.Contains(body, "says 6*7 = 42") || !strings.Contains(body, "served by "+server) || !strings.Contains(body, "script index.php") {
+			t.Errorf("%s: GET / = %d %q, want the page rendered by PHP-FPM", server, code, body)
+		}
+	}
+}
+
+// storePath returns the store path of the image whose name contains
+// pkg, from the image's store-paths label.
+func storePath(t *testing.T, tag, pkg string) string {
+	t.Helper()
+	paths := must(t, "docker", "image", "inspect", "--format", `{{index .Config.Labels "org.nix-docker.store-paths"}}`, tag)
+	for _, p := range strings.Fields(paths) {
+		if strings.Contains(p, pkg) {
+			return p
+		}
+	}
+	t.Fatalf("no store path with %q in %s", pkg, tag)
+	return ""
+}
+
+// waitExec retries a command in the container until it succeeds.
+func waitExec(t *testing.T, within time.Duration, container string, args ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		r := run(t, "docker", append([]string{"exec", container}, args...)...)
+		if r.code == 0 {
+			return strings.TrimSpace(r.stdout)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("docker exec %v: exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// databaseTest runs a database image on a fresh volume, writes a row,
+// replaces the container by a new one on the same volume and reads the
+// row back; the user logs in over TCP with the password given at run time.
+func databaseTest(t *testing.T, example, pkg, volumePath, passwordVar string, client func(bin string, tcp bool, sql string) []string) {
+	tag := buildExample(t, example)
+	bin := storePath(t, tag, pkg)
+	volume := unique("nix-docker-e2e-vol")
+	t.Cleanup(func() { run(t, "docker", "volume", "rm", "-f", volume) })
+	password := `pa'ss\word`
+	start := func() string {
+		name := unique("nix-docker-e2e-db")
+		must(t, "docker", "run", "-d", "--name", name, "-e", passwordVar+"="+password, "-v", volume+":"+volumePath, tag)
+		t.Cleanup(func() {
+			if t.Failed() {
+				logs := run(t, "docker", "logs", name)
+				t.Logf("logs of %s:\n%s%s", name, logs.stdout, logs.stderr)
+			}
+			run(t, "docker", "rm", "-f", name)
+		})
+		return name
+	}
+	first := start()
+	waitExec(t, 90*time.Second, first, client(bin, false, "SELECT 1")...)
+	waitExec(t, 10*time.Second, first, client(bin, false, "CREATE TABLE kept (x INT); INSERT INTO kept VALUES (42)")...)
+	if got := waitExec(t, 10*time.Second, first, client(bin, true, "SELECT x FROM kept")...); got != "42" {
+		t.Errorf("over TCP with the run-time password: SELECT x = %q, want 42", got)
+	}
+	must(t, "docker", "stop", first)
+	if code := must(t, "docker", "inspect", "--format", "{{.State.ExitCode}}", first); code != "0" {
+		t.Errorf("exit code after docker stop = %s, want 0", code)
+	}
+	run(t, "docker", "rm", "-f", first)
+
+	second := start()
+	if got := waitExec(t, 90*time.Second, second, client(bin, false, "SELECT x FROM kept")...); got != "42" {
+		t.Errorf("after a new container on the same volume: SELECT x = %q, want 42", got)
+	}
+}
+
+func TestPostgreSQL(t *testing.T) {
+	t.Parallel()
+	databaseTest(t, "postgresql", "-postgresql-", "/var/lib/postgresql", "POSTGRES_PASSWORD", func(bin string, tcp bool, sql string) []string {
+		if tcp {
+			// The image has no env(1): the password goes in the URL.
+			return []string{bin + "/bin/psql", "postgresql://app:" + url.QueryEscape("pa'ss\\word") + "@127.0.0.1/app", "-v", "ON_ERROR_STOP=1", "-Atc", sql}
+		}
+		return []string{bin + "/bin/psql", "-h", "/run/postgresql", "-U", "app", "-d", "app", "-v", "ON_ERROR_STOP=1", "-Atc", sql}
+	})
+}
+
+func TestMySQL(t *testing.T) {
+	t.Parallel()
+	databaseTest(t, "mysql", "-mariadb-server-", "/var/lib/mysql", "MYSQL_PASSWORD", func(bin string, tcp bool, sql string) []string {
+		args := []string{bin + "/bin/mariadb", "--no-defaults", "-uapp", "-ppa'ss\\word", "-N", "-B"}
+		if tcp {
+			args = append(args, "-h127.0.0.1", "--protocol=tcp")
+		} else {
+			args = append(args, "--socket=/run/mysqld/mysqld.sock")
+		}
+		return append(args, "app", "-e", sql)
+	})
 }

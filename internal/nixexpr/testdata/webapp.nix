@@ -60,7 +60,10 @@ DocumentRoot \"${paths."www"}\"
 <Directory \"${paths."www"}\">
   Require all granted
 </Directory>
+
 DirectoryIndex index.html
+
+
 ";
   };
 in
