@@ -32,8 +32,9 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Render: %v", err)
 			}
-			// The example's absolute directory differs between machines.
-			got = []byte(strings.ReplaceAll(string(got), p.Dir, "/src"))
+			// Absolute directories differ between machines.
+			root, _ := filepath.Abs("../..")
+			got = []byte(strings.ReplaceAll(strings.ReplaceAll(string(got), p.Dir, "/src"), root, "/repo"))
 			golden := filepath.Join("testdata", name+".nix")
 			if *update {
 				if err := os.WriteFile(golden, got, 0o644); err != nil {

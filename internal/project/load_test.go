@@ -140,3 +140,22 @@ func markers(t *testing.T, file string) []string {
 func lineKey(file string, line int, summary string) string {
 	return fmt.Sprintf("%s:%04d: %s", file, line, summary)
 }
+
+// TestSecretWarning: a secret-looking value in environment loads, with a
+// warning at the value that says how to pass it at run time.
+func TestSecretWarning(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "app.hcl")
+	os.WriteFile(file, []byte("service \"x\" {\n  command = \"/bin/true\"\n  environment = {\n    DB_PASSWORD = \"hunter2\"\n    PORT = \"80\"\n  }\n}\n"), 0o644)
+	p, diags := project.Load(schema.NewParser(), file)
+	if diags.HasErrors() || p == nil {
+		t.Fatalf("Load: %s", diags.Error())
+	}
+	if len(p.Warnings) != 1 {
+		t.Fatalf("warnings = %v, want one", p.Warnings)
+	}
+	w := p.Warnings[0]
+	if w.Summary != "Secret in the image" || w.Subject.Start.Line != 4 || !strings.Contains(w.Detail, "docker run -e DB_PASSWORD=") {
+		t.Errorf("warning = %q at line %d: %s", w.Summary, w.Subject.Start.Line, w.Detail)
+	}
+}

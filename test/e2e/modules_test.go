@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -254,4 +255,46 @@ func TestMySQL(t *testing.T) {
 		}
 		return append(args, "app", "-e", sql)
 	})
+}
+
+// TestTwoRedis: two instances of one module in one image, a pinned package
+// set (no -I given) recorded in the labels, and nix() for a package.
+func TestTwoRedis(t *testing.T) {
+	t.Parallel()
+	testutil.NeedNix(t)
+	testutil.NeedDocker(t)
+	bin := nixDocker(t)
+	tag := unique("nix-docker-e2e/two-redis") + ":test"
+	t.Cleanup(func() { run(t, "docker", "rmi", "-f", tag) })
+	if r := run(t, bin, "-b", "-q", "-t", tag, repo(t, "examples", "two-redis", "app.hcl")); r.code != 0 {
+		t.Fatalf("nix-docker -b (pinned, no -I): exit %d\n%s", r.code, r.stderr)
+	}
+	pin := must(t, "docker", "image", "inspect", "--format", `{{index .Config.Labels "org.nix-docker.nixpkgs"}}`, tag)
+	if want, _ := filepath.Abs(repo(t, "testdata", "nixpkgs")); pin != want {
+		t.Errorf("label org.nix-docker.nixpkgs = %q, want %q", pin, want)
+	}
+	_, ports := startContainer(t, tag, "6380", "6381")
+	for _, p := range []string{"6380", "6381"} {
+		addr := "127.0.0.1:" + ports[p]
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("redis on %s never answered", p)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if got := redisCommand(t, addr, "CONFIG GET port"); !strings.Contains(got, p) {
+			t.Errorf("redis published as %s says its port is %q", p, got)
+		}
+		if got := redisCommand(t, addr, "PING"); got != "+PONG" {
+			t.Errorf("redis %s PING = %q", p, got)
+		}
+	}
+	if got := redisCommand(t, "127.0.0.1:"+ports["6381"], "CONFIG GET dir"); !strings.Contains(got, "/var/lib/sessions") {
+		t.Errorf("sessions' dir = %q, want /var/lib/sessions", got)
+	}
 }
