@@ -141,10 +141,10 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 				fallback = " (the engine refused a partial archive: sent the full one)"
 			}
 			fmt.Fprintf(stderr, "loaded %s as %s in %.1fs: %d layers sent (%s), %d already in the engine%s\n",
-				id, *tag, time.Since(start).Seconds(), res.Load.LayersSent, bytesString(res.Load.BytesSent), res.Load.LayersSkipped, fallback)
+				id, *tag, time.Since(start).Seconds(), res.Load.LayersSent, build.ByteSize(res.Load.BytesSent), res.Load.LayersSkipped, fallback)
 		default:
 			if archive != nil {
-				fmt.Fprintf(stderr, "wrote %s to %s: %d layers, %s\n", id, archive.name(), len(res.Image.Layers), bytesString(res.ArchiveSize))
+				fmt.Fprintf(stderr, "wrote %s to %s: %d layers, %s\n", id, archive.name(), len(res.Image.Layers), build.ByteSize(res.ArchiveSize))
 			}
 			if *ociDir != "" {
 				fmt.Fprintf(stderr, "wrote %s to the OCI layout %s\n", id, *ociDir)
@@ -251,14 +251,4 @@ func creationTime(file string) (time.Time, error) {
 		return time.Time{}, nil // never committed
 	}
 	return time.Unix(n, 0).UTC(), nil
-}
-
-func bytesString(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -220,7 +220,7 @@ func Image(ctx context.Context, parser *schema.Parser, opts Options) (*Result, e
 	}
 	written, bytes := img.Written()
 	own := len(img.Layers) - len(spec.Base)
-	opts.logf("layers: %d for %d store paths and the root filesystem: %d written (%s), %d from the cache; %d from the base", own, len(paths), written, byteSize(bytes), own-written, len(spec.Base))
+	opts.logf("layers: %d for %d store paths and the root filesystem: %d written (%s), %d from the cache; %d from the base", own, len(paths), written, ByteSize(bytes), own-written, len(spec.Base))
 	res.Image = img
 	return res, nil
 }
@@ -367,7 +367,8 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-func byteSize(n int64) string {
+// ByteSize renders a byte count for people: 187.2 MiB, 48.0 KiB, 222 B.
+func ByteSize(n int64) string {
 	switch {
 	case n >= 1<<20:
 		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))

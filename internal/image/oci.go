@@ -1,6 +1,7 @@
 package image
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -108,31 +109,22 @@ func linkBlob(blobs, digest, src string) error {
 		return err
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(blobs, ".blob-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, in); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
+	return writeAtomic(dst, in)
 }
 
 func writeFileAtomic(name string, data []byte) error {
+	return writeAtomic(name, bytes.NewReader(data))
+}
+
+// writeAtomic writes r to name through a temporary file in the same
+// directory, so name is either absent or complete.
+func writeAtomic(name string, r io.Reader) error {
 	tmp, err := os.CreateTemp(filepath.Dir(name), ".tmp-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
+	if _, err := io.Copy(tmp, r); err != nil {
 		tmp.Close()
 		return err
 	}
