@@ -81,7 +81,7 @@ func TestCheck(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("check: %d %s", code, errs)
 	}
-	for _, want := range []string{"3 services", "service app", "after: redis", "${pkgs.nodejs}/bin/node", "ports: [80 6379 8080]"} {
+	for _, want := range []string{"3 services", "service app", "after: redis", "${pkgs.nodejs}/bin/node ${path(\"app\")}/server.js", "ports: [80 6379 8080]"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check output lacks %q:\n%s", want, out)
 		}

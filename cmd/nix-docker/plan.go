@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/nix-docker/nix-docker/internal/project"
@@ -41,7 +42,11 @@ func show(p *project.Project, s string) string {
 	var b strings.Builder
 	for _, part := range p.Split(s) {
 		if part.Ref != nil {
-			b.WriteString("${" + part.Ref.String() + "}")
+			ref := *part.Ref
+			if rel, err := filepath.Rel(p.Dir, ref.Path); ref.Kind == project.PathRef && err == nil && !strings.HasPrefix(rel, "..") {
+				ref.Path = filepath.ToSlash(rel) // as written in the HCL file
+			}
+			b.WriteString("${" + ref.String() + "}")
 		} else {
 			b.WriteString(part.Lit)
 		}
