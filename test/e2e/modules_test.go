@@ -276,14 +276,12 @@ func TestTwoRedis(t *testing.T) {
 	_, ports := startContainer(t, tag, "6380", "6381")
 	for _, p := range []string{"6380", "6381"} {
 		addr := "127.0.0.1:" + ports[p]
+		// Docker's proxy accepts connections before Redis listens: wait
+		// for a real reply, not for a connect.
 		deadline := time.Now().Add(60 * time.Second)
-		for {
-			if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-				c.Close()
-				break
-			}
+		for !redisAnswers(addr) {
 			if time.Now().After(deadline) {
-				t.Fatalf("redis on %s never answered", p)
+				t.Fatalf("redis on %s never answered PING", p)
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
@@ -297,4 +295,20 @@ func TestTwoRedis(t *testing.T) {
 	if got := redisCommand(t, "127.0.0.1:"+ports["6381"], "CONFIG GET dir"); !strings.Contains(got, "/var/lib/sessions") {
 		t.Errorf("sessions' dir = %q, want /var/lib/sessions", got)
 	}
+}
+
+// redisAnswers tells whether Redis at addr answers PING.
+func redisAnswers(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return false
+	}
+	buf := make([]byte, 16)
+	n, _ := c.Read(buf)
+	return strings.HasPrefix(string(buf[:n]), "+PONG")
 }
