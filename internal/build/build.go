@@ -110,6 +110,11 @@ func Render(parser *schema.Parser, opts Options) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return expression(p, opts)
+}
+
+// expression renders the project's Nix expression.
+func expression(p *project.Project, opts Options) ([]byte, error) {
 	return nixexpr.Render(p, nixexpr.Options{InitPath: opts.InitPath, Source: filepath.Base(opts.File)})
 }
 
@@ -129,7 +134,7 @@ func Realise(ctx context.Context, parser *schema.Parser, opts Options) (string, 
 	if len(p.Warnings) > 0 && opts.Warnings != nil {
 		opts.Warnings(p.Warnings)
 	}
-	expr, err := nixexpr.Render(p, nixexpr.Options{InitPath: opts.InitPath, Source: filepath.Base(opts.File)})
+	expr, err := expression(p, opts)
 	if err != nil {
 		return "", err
 	}

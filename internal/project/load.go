@@ -6,6 +6,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -187,7 +188,7 @@ func (l *loader) addImage(sc *scope, img *schema.Image) {
 					l.errorf(elementRange(img.Volumes, i), "Invalid volume", "A volume is an absolute, clean path inside the container, such as \"/data\"; %q is not.", v)
 					continue
 				}
-				if !containsStr(l.proj.Volumes, v) {
+				if !slices.Contains(l.proj.Volumes, v) {
 					l.proj.Volumes = append(l.proj.Volumes, v)
 				}
 			}
@@ -479,7 +480,7 @@ func (l *loader) addService(sc *scope, s *schema.Service) {
 	}
 	if sig, a, ok := l.str(sc, s.Attrs, "stopsignal"); ok {
 		sig = strings.TrimPrefix(strings.ToUpper(sig), "SIG")
-		if !containsStr(signalNames, sig) {
+		if !slices.Contains(signalNames, sig) {
 			l.errorf(a.Expr.Range(), "Unknown signal", "stopsignal is one of %s.", strings.Join(signalNames, ", "))
 		}
 		svc.StopSignal = sig
@@ -510,7 +511,7 @@ func (l *loader) addService(sc *scope, s *schema.Service) {
 		l.errorf(s.Attrs["autorestart"].Expr.Range(), "One-shot service restarted", "A oneshot service runs to completion once; it cannot also have autorestart = true.")
 	}
 	for _, dep := range sc.after {
-		if !containsStr(svc.After, dep) {
+		if !slices.Contains(svc.After, dep) {
 			svc.After = append(svc.After, dep)
 		}
 		if _, ok := l.afterAttr[name]; !ok {
@@ -593,7 +594,7 @@ func (l *loader) addModule(sc *scope, m *schema.Module, chain []string) {
 	if !ok {
 		return
 	}
-	if containsStr(chain, id) || len(chain) >= maxModuleDepth {
+	if slices.Contains(chain, id) || len(chain) >= maxModuleDepth {
 		l.errorf(m.DeclRange, "Module cycle", "Module %q uses itself, through %s.", id, strings.Join(append(chain, id), " -> "))
 		return
 	}
@@ -782,7 +783,7 @@ func (l *loader) check() {
 			l.errorf(l.userAttr["service "+s.Name], "Unknown user", "Service %q runs as user %q, which is not declared. Declare it with a user block.%s", s.Name, s.User, suggest(s.User, l.userNames()))
 		}
 		for _, dep := range s.After {
-			if l.Service(dep) == nil {
+			if l.proj.Service(dep) == nil {
 				l.errorf(l.afterAttr[s.Name], "Unknown service", "Service %q starts after %q, which is not declared.%s", s.Name, dep, suggest(dep, serviceNames))
 			} else if dep == s.Name {
 				l.errorf(l.afterAttr[s.Name], "Service after itself", "Service %q cannot start after itself.", s.Name)
@@ -831,9 +832,6 @@ func (l *loader) check() {
 	}
 }
 
-// Service is l.proj.Service, for readability in check.
-func (l *loader) Service(name string) *Service { return l.proj.Service(name) }
-
 // finish sorts what the order of declaration should not decide.
 func (l *loader) finish() {
 	p := l.proj
@@ -867,24 +865,6 @@ func (l *loader) groupNames() []string {
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func validEnvName(s string) bool { return envName.MatchString(s) }
-
-func containsInt(l []int, x int) bool {
-	for _, y := range l {
-		if x == y {
-			return true
-		}
-	}
-	return false
-}
-
-func containsStr(l []string, x string) bool {
-	for _, y := range l {
-		if x == y {
-			return true
-		}
-	}
-	return false
-}
 
 func sortedKeys(m map[string]string) []string {
 	var k []string
