@@ -1,53 +1,93 @@
-package testutil
+package depcheck
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
 
-// TestDepcheck guards the import rules of STYLE.md: the in-image init uses
-// the standard library and runspec only; the leaf packages import no
-// siblings; only build knows the whole pipeline.
-func TestDepcheck(t *testing.T) {
-	const mod = "github.com/nix-docker/nix-docker/"
-	rules := []struct {
-		pkg     string
-		allowed func(dep string) bool
-	}{
-		{"init", func(d string) bool {
-			return std(d) || strings.HasPrefix(d, mod+"init/") || d == mod+"internal/runspec" || strings.HasPrefix(d, "golang.org/x/sys")
-		}},
-		{"internal/runspec", std},
-		{"schema", func(d string) bool { return !strings.HasPrefix(d, mod) }},
-		{"modules", func(d string) bool { return !strings.HasPrefix(d, mod) }},
-		{"internal/nixbuild", func(d string) bool { return !strings.HasPrefix(d, mod) }},
-		{"internal/layers", func(d string) bool { return !strings.HasPrefix(d, mod) }},
-		{"internal/docker", func(d string) bool { return !strings.HasPrefix(d, mod) }},
-		{"internal/image", func(d string) bool { return !strings.HasPrefix(d, mod) || d == mod+"internal/runspec" }},
-		{"internal/project", func(d string) bool {
-			return !strings.HasPrefix(d, mod) || d == mod+"schema" || d == mod+"modules" || d == mod+"internal/runspec"
-		}},
-		{"internal/nixexpr", func(d string) bool {
-			return !strings.HasPrefix(d, mod) || d == mod+"internal/project" || d == mod+"schema" || d == mod+"modules" || d == mod+"internal/runspec"
-		}},
-	}
-	for _, r := range rules {
-		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", mod+r.pkg).Output()
-		if err != nil {
-			t.Fatalf("go list %s: %v", r.pkg, err)
-		}
-		for _, dep := range strings.Fields(string(out)) {
-			if dep == mod+r.pkg || r.allowed(dep) {
-				continue
-			}
-			t.Errorf("%s imports %s, which its layer must not", r.pkg, dep)
-		}
-	}
-}
+const mod = "github.com/nix-docker/nix-docker/"
+
+// internal tells whether an import path is one of this module's.
+func internal(path string) bool { return strings.HasPrefix(path, mod) }
 
 // std tells whether an import path belongs to the standard library
 // (its vendored packages included).
 func std(path string) bool {
 	return !strings.Contains(strings.SplitN(path, "/", 2)[0], ".") || strings.HasPrefix(path, "vendor/")
+}
+
+// only allows the standard library, outside modules, and the module's
+// packages named.
+func only(pkgs ...string) func(string) bool {
+	return func(d string) bool { return !internal(d) || slices.Contains(pkgs, strings.TrimPrefix(d, mod)) }
+}
+
+func goList(t *testing.T, format, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-f", format, mod+pkg).Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", pkg, err)
+	}
+	return strings.Fields(string(out))
+}
+
+// TestDeps guards what each package may depend on, directly or not: the
+// in-image init uses the standard library, x/sys and the two contract
+// packages; the leaf packages import no siblings.
+func TestDeps(t *testing.T) {
+	rules := []struct {
+		pkg     string
+		allowed func(dep string) bool
+	}{
+		{"init", func(d string) bool {
+			return std(d) || strings.HasPrefix(d, mod+"init/") || d == mod+"internal/runspec" || d == mod+"internal/contract" || strings.HasPrefix(d, "golang.org/x/sys")
+		}},
+		{"internal/runspec", std},
+		{"internal/contract", std},
+		{"schema", only()},
+		{"modules", only()},
+		{"internal/nixbuild", only()},
+		{"internal/layers", only()},
+		{"internal/docker", only()},
+		{"internal/image", only("internal/runspec")},
+		{"internal/output", only("internal/image", "internal/docker", "internal/runspec")},
+		{"internal/project", only("schema", "modules", "internal/runspec")},
+		{"internal/nixexpr", only("internal/project", "internal/contract", "schema", "modules", "internal/runspec")},
+	}
+	for _, r := range rules {
+		for _, dep := range goList(t, "{{join .Deps \" \"}}", r.pkg) {
+			if !r.allowed(dep) {
+				t.Errorf("%s imports %s, which its layer must not", r.pkg, dep)
+			}
+		}
+	}
+}
+
+// TestImports guards the direct imports of the top of the tree: the
+// command line is flags and wiring (the pipeline, the outputs it
+// chooses, the engine connection it shares), and only it imports the
+// pipeline.
+func TestImports(t *testing.T) {
+	for _, dep := range goList(t, "{{join .Imports \" \"}}", "cmd/nix-docker") {
+		if internal(dep) && !slices.Contains([]string{"internal/pipeline", "internal/output", "internal/docker"}, strings.TrimPrefix(dep, mod)) {
+			t.Errorf("cmd/nix-docker imports %s: it wires the pipeline and outputs, and reaches no further", dep)
+		}
+	}
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", mod+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		if slices.Contains(f[1:], mod+"internal/pipeline") && f[0] != mod+"cmd/nix-docker" {
+			t.Errorf("%s imports the pipeline; only the command line may", f[0])
+		}
+	}
+	for _, dep := range goList(t, "{{join .Imports \" \"}}", "internal/pipeline") {
+		if dep == mod+"internal/testutil" {
+			t.Errorf("the pipeline imports %s", dep)
+		}
+	}
 }

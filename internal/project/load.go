@@ -383,10 +383,6 @@ func (l *loader) addGeneratedFile(sc *scope, fb *schema.FileBlock) {
 	if !ok {
 		return
 	}
-	if strings.ContainsRune(text, 0) {
-		l.errorf(fb.Attrs["text"].Expr.Range(), "Invalid file text", "A file cannot hold NUL bytes: Nix strings cannot carry them.")
-		return
-	}
 	file.Text = text
 	file.Executable, _ = l.boolean(sc, fb.Attrs, "executable")
 	if c, a, ok := l.str(sc, fb.Attrs, "check"); ok {
