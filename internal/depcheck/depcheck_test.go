@@ -53,7 +53,7 @@ func TestDeps(t *testing.T) {
 		{"internal/docker", only()},
 		{"internal/image", only("internal/runspec")},
 		{"internal/output", only("internal/image", "internal/docker", "internal/runspec")},
-		{"internal/project", only("schema", "modules", "internal/runspec")},
+		{"internal/project", only("schema", "modules", "internal/runspec", "internal/contract")},
 		{"internal/nixexpr", only("internal/project", "internal/contract", "schema", "modules", "internal/runspec")},
 	}
 	for _, r := range rules {
