@@ -9,7 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -68,6 +67,8 @@ type Layer struct {
 	Paths  []string // store paths in the layer; empty for the extra layer
 	Base   bool     // a layer of the base image, reused by DiffID
 	Cached bool     // taken from the layer cache rather than tarred by this build
+
+	src *source // where the bytes come from, what is known of them; nil: File
 }
 
 // Image is a built image: its config and its layers, bottom to top.
@@ -187,14 +188,7 @@ func Build(spec Spec, cacheDir string) (*Image, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	if len(spec.Base) > 0 {
-		base := make([]Layer, len(spec.Base))
-		for i, l := range spec.Base {
-			l.Base = true
-			base[i] = l
-		}
-		img.Layers = append(base, img.Layers...)
-	}
+	img.Layers = append(baseLayers(spec.Base), img.Layers...)
 	if len(spec.Extra) > 0 {
 		key, err := extraKey(spec.Extra)
 		if err != nil {
@@ -219,6 +213,18 @@ func Build(spec Spec, cacheDir string) (*Image, error) {
 	return img, nil
 }
 
+// baseLayers are the base image's layers as Build returns them: their
+// bytes come from the tars the engine saved, when it did.
+func baseLayers(spec []Layer) []Layer {
+	base := make([]Layer, len(spec))
+	for i, l := range spec {
+		l.Base = true
+		l.src = &source{} // Open reads File; no File: only the engine has the bytes
+		base[i] = l
+	}
+	return base
+}
+
 // extraKey is the cache key of the extra layer: its entries, in sorted
 // order, serialized.
 func extraKey(entries []Entry) (string, error) {
@@ -235,6 +241,37 @@ func extraKey(entries []Entry) (string, error) {
 type cacheRecord struct {
 	DiffID string `json:"diffID"`
 	Size   int64  `json:"size"`
+	// Gzip is the layer's compressed stream, once an output needed it,
+	// made by Compressor.
+	Gzip       *Blob  `json:"gzip,omitempty"`
+	Compressor string `json:"compressor,omitempty"`
+}
+
+// layerFrom returns the layer the record rec describes, its bytes read
+// from tarFile; a Blob learnt later is written into the record at
+// recFile.
+func layerFrom(rec cacheRecord, tarFile, recFile string, cached bool) Layer {
+	src := &source{
+		open: func() (io.ReadCloser, error) { return os.Open(tarFile) },
+		learn: func(b Blob) {
+			rec.Gzip, rec.Compressor = &b, compressor
+			writeRecord(recFile, rec) // a record not updated is learnt again
+		},
+	}
+	if rec.Gzip != nil && rec.Compressor == compressor {
+		b := *rec.Gzip
+		src.blob = &b
+	}
+	return Layer{DiffID: rec.DiffID, Size: rec.Size, File: tarFile, Cached: cached, src: src}
+}
+
+// writeRecord replaces the record at name.
+func writeRecord(name string, rec cacheRecord) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(name, b)
 }
 
 // cachedLayer returns the cached layer for key, or writes it with write,
@@ -248,7 +285,7 @@ func cachedLayer(dir, key string, write func(io.Writer) error) (Layer, error) {
 		var rec cacheRecord
 		if json.Unmarshal(b, &rec) == nil {
 			if st, err := os.Stat(tarFile); err == nil && st.Size() == rec.Size {
-				return Layer{DiffID: rec.DiffID, Size: rec.Size, File: tarFile, Cached: true}, nil
+				return layerFrom(rec, tarFile, recFile, true), nil
 			}
 		}
 	}
@@ -270,15 +307,10 @@ func cachedLayer(dir, key string, write func(io.Writer) error) (Layer, error) {
 	if err := os.Rename(tmp.Name(), tarFile); err != nil {
 		return Layer{}, err
 	}
-	b, _ := json.Marshal(rec)
-	recTmp := recFile + ".tmp" + path.Base(tmp.Name())
-	if err := os.WriteFile(recTmp, b, 0o644); err != nil {
+	if err := writeRecord(recFile, rec); err != nil {
 		return Layer{}, err
 	}
-	if err := os.Rename(recTmp, recFile); err != nil {
-		return Layer{}, err
-	}
-	return Layer{DiffID: rec.DiffID, Size: rec.Size, File: tarFile}, nil
+	return layerFrom(rec, tarFile, recFile, false), nil
 }
 
 type countWriter struct {
