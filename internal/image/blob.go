@@ -37,8 +37,9 @@ var compressor = fmt.Sprintf("gzip-%d %s", GzipLevel, runtime.Version())
 // source is where a layer's bytes come from and what the build learned of
 // them; shared by the copies of a Layer.
 type source struct {
-	open  func() (io.ReadCloser, error) // the uncompressed tar, from its origin
-	learn func(Blob)                    // remembers a computed Blob (in the cache); may be nil
+	open   func() (io.ReadCloser, error) // the uncompressed tar, from its origin
+	learn  func(Blob)                    // remembers a computed Blob (in the cache); may be nil
+	forget func()                        // drops what the cache remembers, found wrong; may be nil
 
 	mu   sync.Mutex
 	blob *Blob // the compressed stream's digest and size, once known
@@ -63,7 +64,18 @@ func (l Layer) Open() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening layer %s: %w", l.DiffID, err)
 	}
-	return newVerifier(rc, "layer "+l.DiffID, l.DiffID, l.Size), nil
+	return l.verify(rc, "layer "+l.DiffID, l.DiffID, l.Size), nil
+}
+
+// verify checks the stream rc against digest and size as it is read; on
+// a mismatch the cache forgets the layer, so the next build learns it
+// again.
+func (l Layer) verify(rc io.ReadCloser, what, digest string, size int64) io.ReadCloser {
+	v := &verifier{rc: rc, h: sha256.New(), what: what, digest: digest, size: size}
+	if l.src != nil {
+		v.mismatch = l.src.forget
+	}
+	return v
 }
 
 // Compressed returns the digest and size of the layer's gzip stream. The
@@ -119,7 +131,7 @@ func (l Layer) OpenCompressed() (io.ReadCloser, error) {
 	if err != nil || known == nil {
 		return rc, err
 	}
-	return newVerifier(rc, "the compressed layer "+l.DiffID, known.Digest, known.Size), nil
+	return l.verify(rc, "the compressed layer "+l.DiffID, known.Digest, known.Size), nil
 }
 
 // gzip returns the layer's gzip stream, compressed as it is read.
@@ -150,16 +162,13 @@ var ErrDigest = errors.New("digest mismatch")
 // verifier passes a stream through, hashing it; at the end it compares
 // the digest and the count with what was promised.
 type verifier struct {
-	rc     io.ReadCloser
-	h      hash.Hash
-	n      int64
-	what   string
-	digest string
-	size   int64
-}
-
-func newVerifier(rc io.ReadCloser, what, digest string, size int64) *verifier {
-	return &verifier{rc: rc, h: sha256.New(), what: what, digest: digest, size: size}
+	rc       io.ReadCloser
+	h        hash.Hash
+	n        int64
+	what     string
+	digest   string
+	size     int64
+	mismatch func() // called on a mismatch; may be nil
 }
 
 func (v *verifier) Read(p []byte) (int, error) {
@@ -168,11 +177,19 @@ func (v *verifier) Read(p []byte) (int, error) {
 	v.n += int64(n)
 	if err == io.EOF {
 		got := "sha256:" + hex.EncodeToString(v.h.Sum(nil))
+		var bad string
 		if v.digest != "" && got != v.digest {
-			return n, fmt.Errorf("%s: the bytes made now have the digest %s: %w", v.what, got, ErrDigest)
+			bad = "have the digest " + got
+		} else if v.size > 0 && v.n != v.size {
+			bad = fmt.Sprintf("count %d, want %d", v.n, v.size)
 		}
-		if v.size > 0 && v.n != v.size {
-			return n, fmt.Errorf("%s: the bytes made now count %d, want %d: %w", v.what, v.n, v.size, ErrDigest)
+		if bad != "" {
+			hint := ""
+			if v.mismatch != nil {
+				v.mismatch()
+				hint = " (the layer cache's record of it was wrong and is dropped: build again)"
+			}
+			return n, fmt.Errorf("%s: the bytes made now %s%s: %w", v.what, bad, hint, ErrDigest)
 		}
 	}
 	return n, err

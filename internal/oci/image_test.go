@@ -2,9 +2,9 @@ package oci
 
 import (
 	"bytes"
-	"errors"
 	"io"
 	"io/fs"
+	"log"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -98,8 +98,8 @@ func TestImage(t *testing.T) {
 }
 
 // TestCompressedRemembered: a second build with the same cache takes the
-// compressed digest from the cache; a cache entry that lies about it is
-// caught when the bytes are made.
+// compressed digest from the cache (a record edited by hand is not
+// trusted: the digest is computed again).
 func TestCompressedRemembered(t *testing.T) {
 	root, cache := store(t), t.TempDir()
 	first, err := Image(build(t, root, cache), Options{})
@@ -111,40 +111,33 @@ func TestCompressedRemembered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Forge the remembered digest in every record that holds it.
-	forged := "sha256:" + strings.Repeat("0", 64)
 	recs, _ := filepath.Glob(filepath.Join(cache, "*.json"))
-	n := 0
+	var holding []string
 	for _, r := range recs {
-		b, _ := os.ReadFile(r)
-		if bytes.Contains(b, []byte(good.String())) {
-			os.WriteFile(r, bytes.ReplaceAll(b, []byte(good.String()), []byte(forged)), 0o644)
-			n++
+		if b, _ := os.ReadFile(r); bytes.Contains(b, []byte(good.String())) {
+			holding = append(holding, r)
 		}
 	}
-	if n != 1 {
-		t.Fatalf("%d cache records hold the compressed digest %s, want 1", n, good)
+	if len(holding) != 1 {
+		t.Fatalf("%d cache records hold the compressed digest %s, want 1", len(holding), good)
 	}
+	b, _ := os.ReadFile(holding[0])
+	forged := "sha256:" + strings.Repeat("0", 64)
+	os.WriteFile(holding[0], bytes.ReplaceAll(b, []byte(good.String()), []byte(forged)), 0o644)
 	second, err := Image(build(t, root, cache), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ls, _ = second.Layers()
-	rc, err := ls[0].Compressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = io.Copy(io.Discard, rc)
-	rc.Close()
-	if !errors.Is(err, image.ErrDigest) {
-		t.Errorf("reading a layer whose remembered digest is forged: %v, want a digest mismatch", err)
+	if got, err := ls[0].Digest(); err != nil || got != good {
+		t.Errorf("after editing the record: digest %s (%v), want %s", got, err, good)
 	}
 }
 
 // TestPushPull sends the image through go-containerregistry's in-memory
 // registry and reads it back: same config digest, same layers.
 func TestPushPull(t *testing.T) {
-	srv := httptest.NewServer(registry.New())
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	defer srv.Close()
 	img := build(t, store(t), t.TempDir())
 	v, err := Image(img, Options{})
