@@ -37,9 +37,8 @@ var compressor = fmt.Sprintf("gzip-%d %s", GzipLevel, runtime.Version())
 // source is where a layer's bytes come from and what the build learned of
 // them; shared by the copies of a Layer.
 type source struct {
-	open   func() (io.ReadCloser, error) // the uncompressed tar, from its origin
-	learn  func(Blob)                    // remembers a computed Blob (in the cache); may be nil
-	forget func()                        // drops what the cache remembers, found wrong; may be nil
+	open  func() (io.ReadCloser, error) // the uncompressed tar, from its origin; nil: File
+	entry *entry                        // the layer cache's record of the layer; nil: none
 
 	mu   sync.Mutex
 	blob *Blob // the compressed stream's digest and size, once known
@@ -73,7 +72,7 @@ func (l Layer) Open() (io.ReadCloser, error) {
 func (l Layer) verify(rc io.ReadCloser, what, digest string, size int64) io.ReadCloser {
 	v := &verifier{rc: rc, h: sha256.New(), what: what, digest: digest, size: size}
 	if l.src != nil {
-		v.mismatch = l.src.forget
+		v.mismatch = l.src.entry.forget
 	}
 	return v
 }
@@ -96,9 +95,7 @@ func (l Layer) Compressed() (Blob, error) {
 		return Blob{}, err
 	}
 	s.blob = &b
-	if s.learn != nil {
-		s.learn(b)
-	}
+	s.entry.update(func(r *record) { r.Gzip, r.Compressor = &b, compressor })
 	return b, nil
 }
 
@@ -196,3 +193,32 @@ func (v *verifier) Read(p []byte) (int, error) {
 }
 
 func (v *verifier) Close() error { return v.rc.Close() }
+
+// PushedTo lists the repositories (REGISTRY/PATH) the layer was pushed
+// to, as the layer cache remembers, most recent first: a registry can
+// mount the blob from one of them instead of receiving it again.
+func (l Layer) PushedTo() []string {
+	if l.src == nil || l.src.entry == nil {
+		return nil
+	}
+	l.src.entry.mu.Lock()
+	defer l.src.entry.mu.Unlock()
+	return append([]string(nil), l.src.entry.rec.Repos...)
+}
+
+// Pushed remembers, in the layer cache, that the registry repository repo
+// (REGISTRY/PATH) holds the layer's compressed blob.
+func (l Layer) Pushed(repo string) {
+	if l.src == nil {
+		return
+	}
+	l.src.entry.update(func(r *record) {
+		repos := []string{repo}
+		for _, have := range r.Repos {
+			if have != repo && len(repos) < maxRepos {
+				repos = append(repos, have)
+			}
+		}
+		r.Repos = repos
+	})
+}
