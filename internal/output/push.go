@@ -367,6 +367,9 @@ func (p *Push) Commit(ctx context.Context) error {
 		return nil
 	}
 	if err := p.pusher.Put(ctx, p.ref, p.view); err != nil {
+		if errors.Is(err, context.Canceled) {
+			return &PushError{Ref: p.ref.Name(), Msg: "interrupted while the manifest was being sent: the tag may have moved", Err: err}
+		}
 		return p.explain(fmt.Errorf("putting the manifest: %w", err))
 	}
 	for _, l := range p.img.Layers {
@@ -423,6 +426,8 @@ func (p *Push) explain(err error) error {
 	var opErr *net.OpError
 	var blobErr *blobError
 	switch {
+	case errors.Is(err, context.Canceled):
+		msg = "interrupted before the manifest was sent: the tag was not moved"
 	case errors.As(err, &terr) && terr.StatusCode == http.StatusUnauthorized:
 		msg = fmt.Sprintf("the registry refused the credentials (401 Unauthorized): log in with `docker login %s` (nix-docker reads Docker's config file and credential helpers)", reg)
 	case errors.As(err, &terr) && terr.StatusCode == http.StatusForbidden:
