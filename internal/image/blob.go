@@ -80,34 +80,63 @@ func (l Layer) verify(rc io.ReadCloser, what, digest string, size int64) io.Read
 // Compressed returns the digest and size of the layer's gzip stream. The
 // first call for a layer compresses it (without keeping the bytes) unless
 // the layer cache remembers it from an earlier build; the answer is kept.
-func (l Layer) Compressed() (Blob, error) {
+func (l Layer) Compressed() (Blob, error) { return l.compressTo(io.Discard, true) }
+
+// CompressTo writes the layer's gzip stream to w and returns its digest
+// and size, remembering them when they were not known: the bytes of a
+// layer compressed for its digest can be kept for sending.
+func (l Layer) CompressTo(w io.Writer) (Blob, error) { return l.compressTo(w, false) }
+
+// KnownCompressed returns the gzip stream's digest and size when they are
+// known without compressing.
+func (l Layer) KnownCompressed() (Blob, bool) {
+	if l.src == nil {
+		return Blob{}, false
+	}
+	l.src.mu.Lock()
+	defer l.src.mu.Unlock()
+	if l.src.blob == nil {
+		return Blob{}, false
+	}
+	return *l.src.blob, true
+}
+
+// compressTo compresses the layer into w, unless its Blob is known and
+// known is enough.
+func (l Layer) compressTo(w io.Writer, known bool) (Blob, error) {
 	s := l.src
 	if s == nil {
-		return l.compress()
+		return l.compress(w)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.blob != nil {
+	if s.blob != nil && known {
 		return *s.blob, nil
 	}
-	b, err := l.compress()
+	b, err := l.compress(w)
 	if err != nil {
 		return Blob{}, err
 	}
-	s.blob = &b
-	s.entry.update(func(r *record) { r.Gzip, r.Compressor = &b, compressor })
+	if s.blob != nil && *s.blob != b {
+		s.entry.forget()
+		return Blob{}, fmt.Errorf("the compressed layer %s: the bytes made now have the digest %s, not %s (the layer cache's record of it was wrong and is dropped: build again): %w", l.DiffID, b.Digest, s.blob.Digest, ErrDigest)
+	}
+	if s.blob == nil {
+		s.blob = &b
+		s.entry.update(func(r *record) { r.Gzip, r.Compressor = &b, compressor })
+	}
 	return b, nil
 }
 
-// compress hashes the layer's gzip stream.
-func (l Layer) compress() (Blob, error) {
+// compress writes the layer's gzip stream to w, hashing it.
+func (l Layer) compress(w io.Writer) (Blob, error) {
 	rc, err := l.gzip()
 	if err != nil {
 		return Blob{}, err
 	}
 	defer rc.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, rc)
+	n, err := io.Copy(io.MultiWriter(h, w), rc)
 	if err != nil {
 		return Blob{}, err
 	}

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,6 +43,7 @@ type Push struct {
 	pusher *remote.Pusher
 	img    *image.Image
 	view   v1.Image // what Deliver sent; nil before
+	spool  string   // the gzip streams made while learning digests; "" none
 }
 
 // PushOptions are a push's settings beside the reference.
@@ -64,6 +67,9 @@ type PushOptions struct {
 	Annotations map[string]string
 	// Log receives a line of progress before the upload; nil discards it.
 	Log io.Writer
+	// SpoolDir is where a push keeps, for its length, the gzip streams it
+	// made to learn layers' digests; "" means DefaultSpoolDir.
+	SpoolDir string
 }
 
 // DefaultPushJobs is how many blobs a push sends at once.
@@ -86,6 +92,20 @@ func PushTransport() *http.Transport {
 	t.ResponseHeaderTimeout = 2 * time.Minute
 	t.MaxIdleConnsPerHost = 16
 	return t
+}
+
+// SpoolPrefix begins the name of a push's spool directory.
+const SpoolPrefix = "push-"
+
+// DefaultSpoolDir is where pushes keep their spools: beside the layer
+// cache (on disk, where /tmp may be memory), else the temporary
+// directory. A push removes its own; `nix-docker prune` removes those a
+// crash left.
+func DefaultSpoolDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "nix-docker", "spool")
+	}
+	return os.TempDir()
 }
 
 // NewPush returns the output that pushes to ref, a REGISTRY/NAME[:TAG]
@@ -143,16 +163,30 @@ func (p *Push) Deliver(ctx context.Context, img *image.Image) (Report, error) {
 	if err != nil {
 		return Report{}, p.explain(err)
 	}
-	view, err := oci.Image(img, oci.Options{Annotations: p.opts.Annotations})
+	// A layer compressed to learn its digest is kept in the spool until
+	// the push ends, so that sending it does not compress it again.
+	if p.opts.SpoolDir == "" {
+		p.opts.SpoolDir = DefaultSpoolDir()
+	}
+	os.MkdirAll(p.opts.SpoolDir, 0o755)
+	p.spool, err = os.MkdirTemp(p.opts.SpoolDir, SpoolPrefix+"*")
 	if err != nil {
+		return Report{}, fmt.Errorf("making the push's spool: %w", err)
+	}
+	view, err := oci.Image(img, oci.Options{Annotations: p.opts.Annotations, Spool: p.spool})
+	if err != nil {
+		p.Abort()
 		return Report{}, err
 	}
 	blobs, err := p.missing(ctx, client, img, view)
 	if err != nil {
+		p.Abort()
 		return Report{}, p.explain(err)
 	}
 	r, err := p.send(ctx, img, view, blobs)
+	os.RemoveAll(p.spool)
 	if err != nil {
+		p.Abort()
 		return Report{}, p.explain(err)
 	}
 	p.img, p.view = img, view
@@ -381,7 +415,13 @@ func (p *Push) Commit(ctx context.Context) error {
 
 // Abort leaves the blobs Deliver sent: no manifest names them, and the
 // registry's garbage collection removes them.
-func (p *Push) Abort() { p.view = nil }
+func (p *Push) Abort() {
+	p.view = nil
+	if p.spool != "" {
+		os.RemoveAll(p.spool)
+		p.spool = ""
+	}
+}
 
 // retryable tells which failed requests are tried again: time-outs,
 // connections reset or cut, and what the registry calls temporary (the

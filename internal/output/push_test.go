@@ -135,16 +135,22 @@ func push(t *testing.T, ref string, img *image.Image, opts PushOptions) (Report,
 	if opts.Backoff.Steps == 0 {
 		opts.Backoff = fastBackoff
 	}
+	if opts.SpoolDir == "" {
+		opts.SpoolDir = t.TempDir()
+	}
 	p, err := NewPush(ref, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	rep, err := p.Deliver(ctx, img)
-	if err != nil {
-		return rep, err
+	if err == nil {
+		err = p.Commit(ctx)
 	}
-	return rep, p.Commit(ctx)
+	if left, _ := os.ReadDir(opts.SpoolDir); len(left) != 0 {
+		t.Errorf("the push left %d files in its spool directory", len(left))
+	}
+	return rep, err
 }
 
 // tagged is the config digest of the image ref names in the registry, or
@@ -228,7 +234,7 @@ func TestPushNotBeforeCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	v2 := pushImage(t, root, cache, "two")
-	p, err := NewPush(ref, PushOptions{Keychain: keychain{}})
+	p, err := NewPush(ref, PushOptions{Keychain: keychain{}, SpoolDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
