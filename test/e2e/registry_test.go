@@ -22,7 +22,7 @@ var pushLine = regexp.MustCompile(`pushed (sha256:[0-9a-f]{64}) as (\S+)@(sha256
 
 // pushStats is one push as nix-docker reported it.
 type pushStats struct {
-	id, ref, manifest       string
+	id, ref, manifest      string
 	sent, mounted, skipped int
 	bytes                  int64
 }
