@@ -144,3 +144,20 @@ func TestPushUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestPruneCacheOnly: prune without NAME trims the layer cache only (no
+// engine needed) and removes the whole-tar cache of earlier versions.
+func TestPruneCacheOnly(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	legacy := filepath.Join(cache, "nix-docker", "layers")
+	os.MkdirAll(legacy, 0o755)
+	os.WriteFile(filepath.Join(legacy, "0123.tar"), make([]byte, 4096), 0o644)
+	_, errs, code := runCLI(t, "prune")
+	if code != 0 || !strings.Contains(errs, "layer cache: 0 record(s) removed") || !strings.Contains(errs, "4.0 KiB of old layer tars removed") {
+		t.Errorf("prune = %d %q", code, errs)
+	}
+	if _, err := os.Stat(legacy); err == nil {
+		t.Error("the old cache of layer tars is still there")
+	}
+}

@@ -170,11 +170,17 @@ func TestRegistry(t *testing.T) {
 		}
 		env := pushEnv{cache: cache, dockerConfig: dockerConfig(t, fmt.Sprintf(`{"credHelpers":{%q:"nixdockertest"}}`, secure.addr)), caFile: secure.caFile}
 		vars := append(env.vars(), "PATH="+helpers+":"+os.Getenv("PATH"))
-		p := parsePush(t, buildOK(t, vars, "-b", "--push", secure.addr+"/"+name+":helper", app).stderr)
+		// With -o too: the archive holds the image pushed.
+		archive := filepath.Join(t.TempDir(), "webapp.tar")
+		p := parsePush(t, buildOK(t, vars, "-b", "--push", secure.addr+"/"+name+":helper", "-o", archive, app).stderr)
 		// Without -t the config has no name label: another config, the
 		// same layers.
 		if p.sent != 0 || p.skipped != v1.sent {
 			t.Errorf("push with a credential helper: %+v, want every layer already in the registry", p)
+		}
+		manifest := must(t, "tar", "-xOf", archive, "manifest.json")
+		if want := strings.TrimPrefix(p.id, "sha256:") + ".json"; !strings.Contains(manifest, `"Config":"`+want+`"`) {
+			t.Errorf("the archive written with the push has manifest %s, want config %s", manifest, want)
 		}
 	})
 
