@@ -457,7 +457,7 @@ func (p *Push) explain(err error) error {
 	case errors.As(err, &terr) && terr.StatusCode == http.StatusUnauthorized:
 		msg = fmt.Sprintf("the registry refused the credentials (401 Unauthorized): log in with `docker login %s` (nix-docker reads Docker's config file and credential helpers)", reg)
 	case errors.As(err, &terr) && terr.StatusCode == http.StatusForbidden:
-		msg = fmt.Sprintf("the registry denied the push (403 Forbidden): the credentials for %s may not push to %s: %s", reg, p.ref.Context().RepositoryStr(), msg)
+		msg = fmt.Sprintf("the registry denied the push (403 Forbidden): the credentials for %s may not push to %s (%s)", reg, p.ref.Context().RepositoryStr(), diagnostics(terr))
 	case errors.As(err, &unknownCA), errors.As(err, &certErr), errors.As(err, &hostErr):
 		msg = fmt.Sprintf("the registry's TLS certificate is not trusted (%s): add its CA to the system's, or name a CA bundle in SSL_CERT_FILE", msg)
 	case strings.Contains(msg, "server gave HTTP response to HTTPS client"):

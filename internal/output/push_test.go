@@ -313,6 +313,14 @@ func TestPushFailures(t *testing.T) {
 			}
 		}, "BLOB_UPLOAD_INVALID: refused by the test"},
 		{"stopped registry", func(reg *testRegistry) { reg.srv.Close() }, "cannot reach the registry"},
+		{"push denied", func(reg *testRegistry) {
+			reg.fail = func(r *http.Request) int {
+				if r.Method == http.MethodPost {
+					return http.StatusForbidden
+				}
+				return 0
+			}
+		}, "the registry denied the push (403 Forbidden)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			reg := newTestRegistry(t)
@@ -360,6 +368,25 @@ func TestPushTLS(t *testing.T) {
 	tr.TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
 	if _, err := push(t, host+"/app:v1", img, PushOptions{Transport: tr}); err != nil {
 		t.Errorf("push trusting the registry's CA: %v", err)
+	}
+}
+
+// TestPushInsecure: a plain-HTTP registry under a name that is not the
+// loopback's is refused with a line naming --insecure, and taken with it.
+func TestPushInsecure(t *testing.T) {
+	reg := newTestRegistry(t)
+	img := pushImage(t, t.TempDir(), t.TempDir(), "one")
+	host := strings.Replace(reg.host, "127.0.0.1", "example.com", 1)
+	tr := PushTransport()
+	tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, reg.srv.Listener.Addr().String())
+	}
+	_, err := push(t, host+"/app:v1", img, PushOptions{Transport: tr})
+	if err == nil || !strings.Contains(err.Error(), "speaks plain HTTP") || !strings.Contains(err.Error(), "--insecure") {
+		t.Errorf("push to a plain-HTTP registry without --insecure: %v", err)
+	}
+	if _, err := push(t, host+"/app:v1", img, PushOptions{Transport: tr, Insecure: true}); err != nil {
+		t.Errorf("push with Insecure: %v", err)
 	}
 }
 
