@@ -10,7 +10,9 @@
 //     partial archive (every layer below is left out: the engine holds
 //     them), as after a one-line change
 //   - push:    `docker push` to a registry on 127.0.0.1 (the engine
-//     compresses every layer and uploads it)
+//     compresses every layer and uploads it); a registry started for the
+//     trial with empty storage, so that no blob is there already (blobs
+//     are content-addressed per layer, not per chain)
 //   - pull:    `docker pull` of it back after the image was removed
 //
 // Every image gets a unique bottom layer (a few random bytes), so that no
@@ -18,9 +20,10 @@
 // each trial pays the full price. It then fits T = a + b*layers + c*MiB
 // to each kind by least squares and prints the trials and the constants.
 //
-// usage: costmodel -system /nix/store/...-nix-docker-system [-registry 127.0.0.1:PORT] [-runs 3]
+// usage: costmodel -system /nix/store/...-nix-docker-system [-registry] [-runs 3]
 //
-// bench/costmodel.sh builds the webapp and starts the registry.
+// bench/costmodel.sh builds the webapp and runs it. -registry needs
+// docker-registry (Debian's distribution) on the PATH.
 package main
 
 import (
@@ -34,6 +37,8 @@ import (
 	"fmt"
 	"math"
 	mrand "math/rand"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,11 +69,11 @@ type sample struct {
 
 func main() {
 	system := flag.String("system", "", "system store path whose closure is measured")
-	registry := flag.String("registry", "", "registry host:port on 127.0.0.1 (empty: no push/pull)")
+	registry := flag.Bool("registry", false, "also measure docker push and pull against a docker-registry on 127.0.0.1")
 	runs := flag.Int("runs", 3, "repetitions of each configuration")
 	flag.Parse()
 	if *system == "" {
-		fmt.Fprintln(os.Stderr, "usage: costmodel -system PATH [-registry HOST:PORT] [-runs N]")
+		fmt.Fprintln(os.Stderr, "usage: costmodel -system PATH [-registry] [-runs N]")
 		os.Exit(2)
 	}
 	if err := run(*system, *registry, *runs); err != nil {
@@ -77,7 +82,7 @@ func main() {
 	}
 }
 
-func run(system, registry string, runs int) error {
+func run(system string, registry bool, runs int) error {
 	ctx := context.Background()
 	closure, err := (&nixbuild.Nix{}).Closure(ctx, system)
 	if err != nil {
@@ -120,11 +125,12 @@ func run(system, registry string, runs int) error {
 			perConfig[key] = map[string][]float64{}
 		}
 		for kind, s := range got {
+			fmt.Fprintf(os.Stderr, "  %-8s layers %3d  %8.3f MiB  %6.2f s\n", kind, s.layers, s.mib, s.secs)
 			results[kind] = append(results[kind], s)
 			perConfig[key][kind] = append(perConfig[key][kind], s.secs)
 		}
 	}
-	report(configs, perConfig, results, registry != "")
+	report(configs, perConfig, results, registry)
 	return nil
 }
 
@@ -199,7 +205,7 @@ func build(c config, dir string, salt image.Layer, top []byte) (*image.Image, er
 }
 
 // measure runs one trial: load, partial load, push, pull.
-func measure(ctx context.Context, cli *client.Client, c config, dir, registry string, n int) (map[string]sample, error) {
+func measure(ctx context.Context, cli *client.Client, c config, dir string, registry bool, n int) (map[string]sample, error) {
 	out := map[string]sample{}
 	salt, err := saltLayer(dir)
 	if err != nil {
@@ -243,10 +249,15 @@ func measure(ctx context.Context, cli *client.Client, c config, dir, registry st
 	out["partial"] = sample{c.layers + 2, float64(pres.BytesSent) / (1 << 20), time.Since(t0).Seconds()}
 	ids = append([]string{pres.ImageID}, ids...)
 
-	if registry == "" {
+	if !registry {
 		return out, nil
 	}
-	ref := fmt.Sprintf("%s/costmodel/t%d-%d:latest", registry, n, os.Getpid())
+	host, stop, err := startRegistry(filepath.Join(dir, fmt.Sprint("registry-", n)))
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	ref := fmt.Sprintf("%s/costmodel/t%d:latest", host, n)
 	if err := cli.ImageTag(ctx, res.ImageID, ref); err != nil {
 		return nil, err
 	}
@@ -267,6 +278,48 @@ func measure(ctx context.Context, cli *client.Client, c config, dir, registry st
 	out["pull"] = sample{c.layers + 1, mib, secs}
 	ids = append(ids, ref)
 	return out, nil
+}
+
+// startRegistry starts docker-registry on a free port of 127.0.0.1 with
+// empty storage in dir, and waits until it answers.
+func startRegistry(dir string) (string, func(), error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	host := l.Addr().String()
+	l.Close()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", nil, err
+	}
+	cfg := filepath.Join(dir, "config.yml")
+	conf := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), host)
+	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command("docker-registry", "serve", cfg)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("starting docker-registry: %w", err)
+	}
+	stop := func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		os.RemoveAll(dir)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + host + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			return host, stop, nil
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, fmt.Errorf("docker-registry on %s did not answer: %v", host, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func timed(name string, args ...string) (float64, error) {
@@ -306,57 +359,76 @@ func report(configs []config, per map[string]map[string][]float64, results map[s
 		fmt.Println()
 	}
 	fmt.Println()
-	fmt.Println("Least-squares fit over every trial, T = a + b*layers + c*MiB:")
+	fmt.Println("Least-squares fit over every trial, T = a + b*layers + c*MiB (partial: T = a + b*layers held):")
 	for _, k := range kinds {
-		a, b, c, r2 := fit(results[k])
-		fmt.Printf("  %-8s a = %6.3f s   b = %6.4f s/layer   c = %7.5f s/MiB   (R² %.3f, %d trials)\n", k, a, b, c, r2, len(results[k]))
+		cols := 3
+		if k == "partial" {
+			cols = 2 // the bytes sent are the same in every trial
+		}
+		x, r2 := fit(results[k], cols)
+		if cols == 2 {
+			fmt.Printf("  %-8s a = %6.3f s   b = %7.4f s/layer                       (R² %.3f, %d trials)\n", k, x[0], x[1], r2, len(results[k]))
+			continue
+		}
+		fmt.Printf("  %-8s a = %6.3f s   b = %7.4f s/layer   c = %7.5f s/MiB   (R² %.3f, %d trials)\n", k, x[0], x[1], x[2], r2, len(results[k]))
 	}
 }
 
-// fit solves the least-squares problem T = a + b*L + c*M.
-func fit(s []sample) (a, b, c, r2 float64) {
-	var m [3][4]float64
+// fit solves the least-squares problem T = x0 + x1*layers (+ x2*MiB when
+// cols is 3) by the normal equations, and returns R².
+func fit(s []sample, cols int) ([]float64, float64) {
+	row := func(x sample) []float64 { return []float64{1, float64(x.layers), x.mib}[:cols] }
+	m := make([][]float64, cols)
+	for i := range m {
+		m[i] = make([]float64, cols+1)
+	}
 	for _, x := range s {
-		row := [3]float64{1, float64(x.layers), x.mib}
-		for i := 0; i < 3; i++ {
-			for j := 0; j < 3; j++ {
-				m[i][j] += row[i] * row[j]
+		r := row(x)
+		for i := 0; i < cols; i++ {
+			for j := 0; j < cols; j++ {
+				m[i][j] += r[i] * r[j]
 			}
-			m[i][3] += row[i] * x.secs
+			m[i][cols] += r[i] * x.secs
 		}
 	}
-	// Gaussian elimination with partial pivoting.
-	for col := 0; col < 3; col++ {
+	// Gauss-Jordan elimination with partial pivoting.
+	for col := 0; col < cols; col++ {
 		p := col
-		for r := col + 1; r < 3; r++ {
+		for r := col + 1; r < cols; r++ {
 			if math.Abs(m[r][col]) > math.Abs(m[p][col]) {
 				p = r
 			}
 		}
 		m[col], m[p] = m[p], m[col]
 		if m[col][col] == 0 {
-			return math.NaN(), math.NaN(), math.NaN(), math.NaN()
+			return make([]float64, cols), math.NaN()
 		}
-		for r := 0; r < 3; r++ {
+		for r := 0; r < cols; r++ {
 			if r == col {
 				continue
 			}
 			f := m[r][col] / m[col][col]
-			for k := col; k < 4; k++ {
+			for k := col; k <= cols; k++ {
 				m[r][k] -= f * m[col][k]
 			}
 		}
 	}
-	a, b, c = m[0][3]/m[0][0], m[1][3]/m[1][1], m[2][3]/m[2][2]
+	x := make([]float64, cols)
+	for i := range x {
+		x[i] = m[i][cols] / m[i][i]
+	}
 	var mean, ssTot, ssRes float64
-	for _, x := range s {
-		mean += x.secs
+	for _, v := range s {
+		mean += v.secs
 	}
 	mean /= float64(len(s))
-	for _, x := range s {
-		pred := a + b*float64(x.layers) + c*x.mib
-		ssRes += (x.secs - pred) * (x.secs - pred)
-		ssTot += (x.secs - mean) * (x.secs - mean)
+	for _, v := range s {
+		pred := 0.0
+		for i, r := range row(v) {
+			pred += x[i] * r
+		}
+		ssRes += (v.secs - pred) * (v.secs - pred)
+		ssTot += (v.secs - mean) * (v.secs - mean)
 	}
-	return a, b, c, 1 - ssRes/ssTot
+	return x, 1 - ssRes/ssTot
 }

@@ -66,8 +66,9 @@ const (
 	LabelHostStore = "org.nix-docker.host-store"
 )
 
-// DefaultMaxLayers leaves room under Docker's ceiling of 125 layers.
-const DefaultMaxLayers = 100
+// DefaultMaxLayers is the cost model's layer count (layers.DefaultMax,
+// docs/images.md); Docker's own ceiling is 125.
+const DefaultMaxLayers = layers.DefaultMax
 
 // Result is what a build made.
 type Result struct {
