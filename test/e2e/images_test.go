@@ -284,15 +284,15 @@ func TestIncremental(t *testing.T) {
 	first := parseLoad(t, r.stderr)
 	removeImages(t, name+":v1", tag, first.id)
 	checkCounted(t, "first load", first, r.stderr, counter)
-	if first.skipped != 0 {
-		t.Errorf("first load of a new app skipped %d layers, want 0", first.skipped)
-	}
 	info := inspectImage(t, name+":v1")
 	if !createdIs(info.Created, time.Unix(1, 0)) {
 		t.Errorf("Created = %s outside git without SOURCE_DATE_EPOCH, want the fixed 1970-01-01T00:00:01Z", info.Created)
 	}
-	if n := len(info.RootFS.Layers); first.sent != n || n > 16 {
-		t.Errorf("first load sent %d layers of %d, want all of them, at most 16 (the default --max-layers)", first.sent, n)
+	// Other images nix-docker built in this engine may hold the bottom
+	// layers (glibc's is the same in every webapp image): those are
+	// skipped, the app's are sent.
+	if n := len(info.RootFS.Layers); first.sent+first.skipped != n || first.sent < 2 || n > 16 {
+		t.Errorf("first load sent %d and skipped %d layers of %d, want at least the app's 2 sent, at most 16 in all (the default --max-layers)", first.sent, first.skipped, n)
 	}
 
 	server := filepath.Join(filepath.Dir(app), "app", "server.js")
@@ -321,8 +321,8 @@ func TestIncremental(t *testing.T) {
 	if second.sent < 1 || second.sent > 2 || second.bytes <= 0 || second.bytes >= 1<<20 {
 		t.Errorf("v2 after a one-line change sent %d layers, %d bytes; want 1 or 2 layers, > 0 and under 1 MiB", second.sent, second.bytes)
 	}
-	if second.sent+second.skipped != first.sent {
-		t.Errorf("v2: %d sent + %d skipped, want v1's %d layers", second.sent, second.skipped, first.sent)
+	if second.sent+second.skipped != first.sent+first.skipped {
+		t.Errorf("v2: %d sent + %d skipped, want v1's %d layers", second.sent, second.skipped, first.sent+first.skipped)
 	}
 	if got := must(t, "docker", "image", "inspect", "--format", "{{.Id}}", tag); got != second.id {
 		t.Errorf("tag %s is on %s, want the rebuilt %s", tag, got, second.id)
