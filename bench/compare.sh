@@ -178,3 +178,32 @@ for w in "${ways[@]}"; do
 		"$(median <<<"${results[$w/cold]}")" "$(median <<<"${results[$w/change]}")" "$(median <<<"${results[$w/nochange]}")"
 done
 printf '| nix-build no-op | | | %s s |\n' "$(median <<<"${results[nix-build/nochange]}")"
+
+# Where a one-line change's time goes with nix-docker -b, step by step:
+# the expression, nix-build (evaluation, the app's source, the system
+# path), the closure query, then nix-docker -b itself, whose nix-build is
+# a no-op by then (so the rest is closure, tars and the engine's load).
+declare -A steps
+step() { # NAME COMMAND...
+	local t0 t1
+	t0=$(now)
+	"${@:2}" >/dev/null 2>&1
+	t1=$(now)
+	steps[$1]="${steps[$1]:-} $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
+}
+for r in $(seq "$runs"); do
+	edit nd-load
+	step render bin/nix-docker nix "$tmp/nd-load/app.hcl"
+	bin/nix-docker nix "$tmp/nd-load/app.hcl" >"$tmp/step.nix"
+	step nix-build nix-build --no-out-link -I "nixpkgs=$nixpkgs" "$tmp/step.nix"
+	sys=$(nix-build --no-out-link -I "nixpkgs=$nixpkgs" "$tmp/step.nix" 2>/dev/null)
+	step path-info nix --extra-experimental-features nix-command path-info --json --recursive "$sys"
+	step noop nix-build --no-out-link -I "nixpkgs=$nixpkgs" "$tmp/step.nix"
+	step nix-docker env XDG_CACHE_HOME="$tmp/cache-nd-load" bin/nix-docker -b -t "$name:nd-load" -I "nixpkgs=$nixpkgs" "$tmp/nd-load/app.hcl"
+done
+printf '\n| a one-line change, step by step (nd-load) | median |\n|---|---|\n'
+printf '| nix-docker nix (read the HCL, render the expression) | %s s |\n' "$(median <<<"${steps[render]}")"
+printf '| nix-build (evaluation, the app source, the system path) | %s s |\n' "$(median <<<"${steps[nix-build]}")"
+printf '| nix path-info --json --recursive (the closure) | %s s |\n' "$(median <<<"${steps[path-info]}")"
+printf '| nix-build no-op | %s s |\n' "$(median <<<"${steps[noop]}")"
+printf '| nix-docker -b after that (no-op nix-build, closure, tars, load of 2 layers) | %s s |\n' "$(median <<<"${steps[nix-docker]}")"

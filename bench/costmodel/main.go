@@ -293,7 +293,7 @@ func startRegistry(dir string) (string, func(), error) {
 		return "", nil, err
 	}
 	cfg := filepath.Join(dir, "config.yml")
-	conf := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), host)
+	conf := fmt.Sprintf("version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), host)
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		return "", nil, err
 	}

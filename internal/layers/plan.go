@@ -26,7 +26,7 @@ const (
 	// LargePath is the size from which a store path gets a layer of its
 	// own when the budget allows: resending it with its neighbours costs
 	// more than the engine's price of one more layer.
-	LargePath = 4 << 20
+	LargePath = 16 << 20
 	// AppPathMax is the largest store path that joins the app's layer:
 	// a path only the app's paths use (its sources, its config files) and
 	// no larger than this is resent with every change to the app.
