@@ -29,6 +29,7 @@
 #
 # usage: bench/compare.sh [RUNS]   (default 3; needs scripts/setup)
 set -euo pipefail
+shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 runs=${1:-3}
 export NIX_CONFIG="substituters =${NIX_CONFIG:+
@@ -107,13 +108,13 @@ build() {
 		EOF
 		local nocache=
 		[ "$situation" != cold ] || nocache=--no-cache
-		DOCKER_BUILDKIT=0 docker build -q $nocache -t "$name:$way" "$ctx" >/dev/null
+		DOCKER_BUILDKIT=0 docker build -q $nocache -t "$name:$way" "$ctx" >/dev/null 2>&1
 		;;
 	import)
 		sys=$(nixbuild "$way")
 		# shellcheck disable=SC2046
 		tar -C / -cf - $(nix-store -qR "$sys" | sed 's,^/,,') |
-			docker import -q -c "LABEL nix-docker-bench=$id" -c "ENTRYPOINT [\"$(readlink "$sys/init")\", \"$sys/runspec.json\"]" - "$name:$way" >/dev/null
+			docker import -c "LABEL nix-docker-bench=$id" -c "ENTRYPOINT [\"$(readlink "$sys/init")\", \"$sys/runspec.json\"]" - "$name:$way" >/dev/null
 		;;
 	host-store)
 		link=$tmp/result-$way
@@ -136,7 +137,7 @@ timed() {
 declare -A results
 record() { results[$1/$2]="${results[$1/$2]:-} $3"; }
 
-echo "$(date -u +%Y-%m-%d) on $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(docker version --format 'Docker {{.Server.Version}}') ($(docker info --format '{{.Driver}}')); $(nix-build --version)" >&2
+echo "$(date -u +%Y-%m-%d) on $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(docker version --format 'Docker {{.Server.Version}}') ($(docker info --format '{{.Driver}}')); $(nix-build --version); load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 # Cold: every image of this run removed before each build.
 for r in $(seq "$runs"); do
@@ -207,3 +208,4 @@ printf '| nix-build (evaluation, the app source, the system path) | %s s |\n' "$
 printf '| nix path-info --json --recursive (the closure) | %s s |\n' "$(median <<<"${steps[path-info]}")"
 printf '| nix-build no-op | %s s |\n' "$(median <<<"${steps[noop]}")"
 printf '| nix-docker -b after that (no-op nix-build, closure, tars, load of 2 layers) | %s s |\n' "$(median <<<"${steps[nix-docker]}")"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
