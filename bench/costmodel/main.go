@@ -224,7 +224,7 @@ func measure(ctx context.Context, cli *client.Client, c config, dir string, regi
 	mib := float64(c.bytes) / (1 << 20)
 
 	t0 := time.Now()
-	res, err := docker.Ledger{}.Load(ctx, cli, img, "", nil)
+	res, err := docker.Ledger{Dir: filepath.Join(dir, "ledger")}.Load(ctx, cli, img, "", nil)
 	if err != nil {
 		return nil, fmt.Errorf("load: %w", err)
 	}
@@ -239,7 +239,7 @@ func measure(ctx context.Context, cli *client.Client, c config, dir string, regi
 		return nil, err
 	}
 	t0 = time.Now()
-	pres, err := docker.Ledger{}.Load(ctx, cli, next, "", []string{res.ImageID})
+	pres, err := docker.Ledger{Dir: filepath.Join(dir, "ledger")}.Load(ctx, cli, next, "", []string{res.ImageID})
 	if err != nil {
 		return nil, fmt.Errorf("partial load: %w", err)
 	}
