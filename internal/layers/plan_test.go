@@ -166,6 +166,15 @@ func TestPlan(t *testing.T) {
 			want: [][]string{{"nodejs"}, {"glibc"}, {"bundle"}, {"app", "system"}},
 		},
 		{
+			name: "a small static package only the app uses rides in the app's layer (named exception)",
+			lines: []string{
+				"glibc 4M:", "nodejs 100M: glibc", "tini 200K:", "app 3K:",
+				"system 4K: nodejs tini app",
+			},
+			top: []string{"system"}, max: 16,
+			want: [][]string{{"nodejs"}, {"glibc"}, {"app", "system", "tini"}},
+		},
+		{
 			name:  "no top given: the closure's roots are the packages",
 			lines: []string{"a:", "b: a", "c: b", "d: a"}, max: 10,
 			want: [][]string{{"a"}, {"b", "c"}, {"d"}},
