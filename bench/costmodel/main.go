@@ -33,6 +33,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"math"
@@ -51,7 +52,6 @@ import (
 
 	"github.com/nix-docker/nix-docker/internal/docker"
 	"github.com/nix-docker/nix-docker/internal/image"
-	"github.com/nix-docker/nix-docker/internal/nixbuild"
 )
 
 type config struct {
@@ -84,7 +84,7 @@ func main() {
 
 func run(system string, registry bool, runs int) error {
 	ctx := context.Background()
-	closure, err := (&nixbuild.Nix{}).Closure(ctx, system)
+	closure, err := closureOf(ctx, system)
 	if err != nil {
 		return err
 	}
@@ -134,8 +134,36 @@ func run(system string, registry bool, runs int) error {
 	return nil
 }
 
+// pathInfo is one store path of a closure, as `nix path-info --json`
+// reports it.
+type pathInfo struct {
+	Path    string `json:"path"`
+	NarSize int64  `json:"narSize"`
+}
+
+// closureOf lists the closure of a store path with its sizes.
+func closureOf(ctx context.Context, path string) ([]pathInfo, error) {
+	out, err := exec.CommandContext(ctx, "nix", "--extra-experimental-features", "nix-command", "path-info", "--json", "--recursive", path).Output()
+	if err != nil {
+		return nil, fmt.Errorf("nix path-info %s: %w", path, err)
+	}
+	var list []pathInfo
+	if err := json.Unmarshal(out, &list); err != nil {
+		// Nix 2.19 and later print an object keyed by path.
+		var obj map[string]pathInfo
+		if err2 := json.Unmarshal(out, &obj); err2 != nil {
+			return nil, fmt.Errorf("reading nix path-info's output: %w", err)
+		}
+		for p, info := range obj {
+			info.Path = p
+			list = append(list, info)
+		}
+	}
+	return list, nil
+}
+
 // plan chooses the subsets of the closure and the layer counts.
-func plan(closure []nixbuild.PathInfo) []config {
+func plan(closure []pathInfo) []config {
 	sort.Slice(closure, func(i, j int) bool { return closure[i].NarSize > closure[j].NarSize })
 	var all, small []string
 	var allBytes, smallBytes int64

@@ -13,7 +13,7 @@ import (
 )
 
 // LabelName is the label nix-docker writes into every image it builds
-// (build.LabelName): the image name without its tag. Holdings finds the
+// (pipeline.LabelName): the image name without its tag. Holdings finds the
 // engine's nix-docker images by it, whatever their tags.
 const LabelName = "org.nix-docker.name"
 
