@@ -168,7 +168,8 @@ func build(ctx context.Context, binary, src string, s Settings, tag string, when
 	args = append(args, s.File)
 	cmd := exec.CommandContext(ctx, binary, args...)
 	cmd.Dir = src
-	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Stderr = log // progress and diagnostics; stdout has only the image ID, which the log shows
+
 	// The hook's git variables point at the repository and its
 	// quarantine; the build has no business with them.
 	for _, e := range os.Environ() {

@@ -174,16 +174,8 @@ func (r Release) replace(ctx context.Context, name string, img ImageInfo, ports 
 		res.Published = append(res.Published, fmt.Sprintf("%s:%d->%s", r.Publish, hp, p))
 	}
 	sort.Strings(res.Published)
-	begin := time.Now()
-	if len(old) > 0 {
-		fmt.Fprintf(r.Log, "-----> Stopping %s to free its ports\n", names(old))
-	}
-	for i, o := range old {
-		if err := r.Engine.Stop(ctx, o.ID); err != nil {
-			return res, r.restore(ctx, old[:i+1], fmt.Errorf("stopping %s: %w", o.Name, err))
-		}
-	}
-	res.Stopping = time.Since(begin)
+	// Create before stopping the old one: creating binds no ports, and
+	// its time is then not part of the gap.
 	fmt.Fprintf(r.Log, "-----> Starting %s: %s\n", name, strings.Join(res.Published, ", "))
 	volumes := map[string]string{}
 	for _, v := range img.Volumes {
@@ -194,8 +186,19 @@ func (r Release) replace(ctx context.Context, name string, img ImageInfo, ports 
 		Publish: r.Publish, Ports: ports, Volumes: volumes, Restart: true,
 	})
 	if err != nil {
-		return res, r.restore(ctx, old, err)
+		return res, err
 	}
+	begin := time.Now()
+	if len(old) > 0 {
+		fmt.Fprintf(r.Log, "       stopping %s to free the ports\n", names(old))
+	}
+	for i, o := range old {
+		if err := r.Engine.Stop(ctx, o.ID); err != nil {
+			r.Engine.Remove(context.WithoutCancel(ctx), id)
+			return res, r.restore(ctx, old[:i+1], fmt.Errorf("stopping %s: %w", o.Name, err))
+		}
+	}
+	res.Stopping = time.Since(begin)
 	fail := func(err error) (Result, error) {
 		r.showLogs(ctx, id, name)
 		if rmErr := r.Engine.Remove(context.WithoutCancel(ctx), id); rmErr != nil {
@@ -206,12 +209,18 @@ func (r Release) replace(ctx context.Context, name string, img ImageInfo, ports 
 	if err := r.Engine.Start(ctx, id); err != nil {
 		return fail(fmt.Errorf("starting %s: %w", name, err))
 	}
+	started := time.Since(begin) - res.Stopping
 	took, err := r.waitHealthy(ctx, id, img.Health)
 	if err != nil {
 		return fail(fmt.Errorf("%s did not become healthy: %w", name, err))
 	}
 	res.Gap = time.Since(begin)
-	fmt.Fprintf(r.Log, "       healthy after %.1fs\n", took.Seconds())
+	if len(old) > 0 {
+		fmt.Fprintf(r.Log, "       stopped the old in %.1fs, ", res.Stopping.Seconds())
+	} else {
+		fmt.Fprint(r.Log, "       ")
+	}
+	fmt.Fprintf(r.Log, "started the new in %.1fs, healthy %.1fs later\n", started.Seconds(), took.Seconds())
 	for _, o := range old {
 		if err := r.Engine.Remove(ctx, o.ID); err != nil {
 			fmt.Fprintf(r.Log, " !     could not remove the old container %s: %v\n", o.Name, err)

@@ -188,7 +188,7 @@ func TestReleaseUpgrade(t *testing.T) {
 	}
 	want := []string{
 		"create shop-bbbbbbbbbbbb-trial", "start shop-bbbbbbbbbbbb-trial", "remove shop-bbbbbbbbbbbb-trial",
-		"stop shop-aaaaaaaaaaaa", "create shop-bbbbbbbbbbbb", "start shop-bbbbbbbbbbbb", "remove shop-aaaaaaaaaaaa",
+		"create shop-bbbbbbbbbbbb", "stop shop-aaaaaaaaaaaa", "start shop-bbbbbbbbbbbb", "remove shop-aaaaaaaaaaaa",
 	}
 	if !slices.Equal(f.calls, want) {
 		t.Errorf("calls = %q, want %q", f.calls, want)
