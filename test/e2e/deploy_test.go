@@ -185,13 +185,84 @@ func gitIn(t *testing.T, dir string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// removeDeployment removes a deployment's containers and images.
+// removeDeployment removes a deployment's containers, images and named
+// volumes.
 func removeDeployment(t *testing.T, name string) {
 	if ids := strings.Fields(run(t, "docker", "ps", "-aq", "--filter", "label=org.nix-docker.deploy.app="+name).stdout); len(ids) > 0 {
 		run(t, "docker", append([]string{"rm", "-f", "-v"}, ids...)...)
 	}
 	for _, tag := range strings.Fields(run(t, "docker", "images", "--format", "{{.Repository}}:{{.Tag}}", name).stdout) {
 		run(t, "docker", "rmi", tag)
+	}
+	for _, v := range strings.Fields(run(t, "docker", "volume", "ls", "-q", "--filter", "name="+name+"-").stdout) {
+		if strings.HasPrefix(v, name+"-") {
+			run(t, "docker", "volume", "rm", v)
+		}
+	}
+}
+
+// TestDeployWebapp deploys the webapp example (Node.js, Redis, httpd) by
+// git push, with Redis' directory declared a volume, and pushes a change:
+// the new container gets the same named volume, so the hit count Redis
+// saved when the old one stopped goes on.
+func TestDeployWebapp(t *testing.T) {
+	testutil.NeedNix(t)
+	testutil.NeedDocker(t)
+	bin := nixDocker(t)
+	dir := t.TempDir()
+	name := unique("nde2e-webapp")
+	bare := filepath.Join(dir, name+".git")
+	must(t, "git", "init", "-q", "--bare", "--initial-branch=main", bare)
+	t.Cleanup(func() { removeDeployment(t, name) })
+	appPort, webPort, redisPort := freePort(t), freePort(t), freePort(t)
+	must(t, bin, "deploy", "--install", bare, "-I", "nixpkgs="+repo(t, "testdata", "nixpkgs"),
+		"--port", appPort+":8080", "--port", webPort+":80", "--port", redisPort+":6379")
+	work := filepath.Join(dir, "work")
+	must(t, "git", "clone", "-q", bare, work)
+	src := repo(t, "examples", "webapp")
+	if out, err := exec.Command("cp", "-R", filepath.Join(src, "app"), filepath.Join(src, "www"), work).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
+	}
+	hcl, err := os.ReadFile(filepath.Join(src, "app.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withVolume := strings.Replace(string(hcl), "ports = [8080]", "ports   = [8080]\n  volumes = [\"/var/lib/redis\"]", 1)
+	if withVolume == string(hcl) {
+		t.Fatal("examples/webapp/app.hcl no longer has `ports = [8080]` to add the volume beside")
+	}
+	os.WriteFile(filepath.Join(work, "app.hcl"), []byte(withVolume), 0o644)
+	gitIn(t, work, "add", "-A")
+	gitIn(t, work, "commit", "-q", "-m", "webapp")
+	if r := runIn(t, work, "git", "push", "-q", "origin", "HEAD:main"); r.code != 0 {
+		t.Fatalf("first push: exit %d\n%s", r.code, r.stderr)
+	}
+	app := "http://127.0.0.1:" + appPort + "/"
+	for i := 1; i <= 2; i++ {
+		if _, body := httpGet(t, app, 30*time.Second); !strings.Contains(body, "viewed "+strconv.Itoa(i)+" times") {
+			t.Fatalf("request %d to the app = %q", i, body)
+		}
+	}
+	if code, _ := httpGet(t, "http://127.0.0.1:"+webPort+"/", 30*time.Second); code != 200 {
+		t.Errorf("httpd answers %d", code)
+	}
+	if pong := redisCommand(t, "127.0.0.1:"+redisPort, "PING"); pong != "+PONG" {
+		t.Errorf("redis answers %q", pong)
+	}
+	if vols := must(t, "docker", "volume", "ls", "-q", "--filter", "name="+name+"-var-lib-redis"); vols != name+"-var-lib-redis" {
+		t.Errorf("volumes = %q, want %s-var-lib-redis", vols, name)
+	}
+
+	os.WriteFile(filepath.Join(work, "www", "index.html"), []byte("<p>version two</p>\n"), 0o644)
+	gitIn(t, work, "commit", "-q", "-am", "a new page")
+	if r := runIn(t, work, "git", "push", "-q", "origin", "HEAD:main"); r.code != 0 || !strings.Contains(r.stderr, "Retired") {
+		t.Fatalf("second push: exit %d\n%s", r.code, r.stderr)
+	}
+	if _, body := httpGet(t, "http://127.0.0.1:"+webPort+"/", 30*time.Second); body != "<p>version two</p>\n" {
+		t.Errorf("after the second push httpd serves %q", body)
+	}
+	if _, body := httpGet(t, app, 30*time.Second); !strings.Contains(body, "viewed 3 times") {
+		t.Errorf("after the second push the app says %q, want the count to go on (viewed 3 times)", body)
 	}
 }
 
