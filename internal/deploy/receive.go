@@ -147,8 +147,10 @@ func deploy(ctx context.Context, repo gitRepo, s Settings, rev string, o Options
 		}
 	}
 	if len(res.Retired) > 0 {
-		fmt.Fprintf(o.Log, "-----> Retired %s; the ports were not served for %.1fs (stopping the old container took %.1fs)\n",
-			strings.Join(res.Retired, ", "), res.Gap.Seconds(), res.Stopping.Seconds())
+		fmt.Fprintf(o.Log, "-----> Retired %s\n", strings.Join(res.Retired, ", "))
+	}
+	if res.Gap > 0 {
+		fmt.Fprintf(o.Log, "       the ports were not served for %.1fs (stopping the old container took %.1fs)\n", res.Gap.Seconds(), res.Stopping.Seconds())
 	}
 	fmt.Fprintf(o.Log, "-----> Deployed %s: container %s, image %s\n", shortRev(rev), res.Container, tag)
 	for _, p := range res.Published {
@@ -169,7 +171,6 @@ func build(ctx context.Context, binary, src string, s Settings, tag string, when
 	cmd := exec.CommandContext(ctx, binary, args...)
 	cmd.Dir = src
 	cmd.Stderr = log // progress and diagnostics; stdout has only the image ID, which the log shows
-
 	// The hook's git variables point at the repository and its
 	// quarantine; the build has no business with them.
 	for _, e := range os.Environ() {

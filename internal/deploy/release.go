@@ -36,8 +36,8 @@ type Result struct {
 	Container string        // the serving container's name
 	Published []string      // "127.0.0.1:8080->8080/tcp", sorted
 	Retired   []string      // the containers it replaced
-	Stopping  time.Duration // how long the old container took to stop
-	Gap       time.Duration // from asking the old container to stop until the new one was healthy
+	Stopping  time.Duration // how long the old container took to stop (0: none served)
+	Gap       time.Duration // from asking the old container to stop until the new one was healthy (0: none served)
 	Unchanged bool          // Rev was serving already; nothing was done
 }
 
@@ -198,7 +198,9 @@ func (r Release) replace(ctx context.Context, name string, img ImageInfo, ports 
 			return res, r.restore(ctx, old[:i+1], fmt.Errorf("stopping %s: %w", o.Name, err))
 		}
 	}
-	res.Stopping = time.Since(begin)
+	if len(old) > 0 {
+		res.Stopping = time.Since(begin)
+	}
 	fail := func(err error) (Result, error) {
 		r.showLogs(ctx, id, name)
 		if rmErr := r.Engine.Remove(context.WithoutCancel(ctx), id); rmErr != nil {
@@ -214,7 +216,9 @@ func (r Release) replace(ctx context.Context, name string, img ImageInfo, ports 
 	if err != nil {
 		return fail(fmt.Errorf("%s did not become healthy: %w", name, err))
 	}
-	res.Gap = time.Since(begin)
+	if len(old) > 0 {
+		res.Gap = time.Since(begin)
+	}
 	if len(old) > 0 {
 		fmt.Fprintf(r.Log, "       stopped the old in %.1fs, ", res.Stopping.Seconds())
 	} else {

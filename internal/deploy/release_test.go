@@ -171,8 +171,8 @@ func TestReleaseFirst(t *testing.T) {
 		t.Errorf("volumes = %v, want /var/lib/redis on shop-var-lib-redis", c.spec.Volumes)
 	}
 	want := []string{"127.0.0.1:8080->8080/tcp", "127.0.0.1:8081->80/tcp"}
-	if !slices.Equal(res.Published, want) || res.Container != "shop-bbbbbbbbbbbb" {
-		t.Errorf("result = %+v, want %q published by shop-bbbbbbbbbbbb", res, want)
+	if !slices.Equal(res.Published, want) || res.Container != "shop-bbbbbbbbbbbb" || res.Gap != 0 {
+		t.Errorf("result = %+v, want %q published by shop-bbbbbbbbbbbb, no gap (nothing served before)", res, want)
 	}
 }
 
