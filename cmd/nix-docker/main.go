@@ -9,8 +9,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/nix-docker/nix-docker/internal/build"
-	"github.com/nix-docker/nix-docker/schema"
+	"github.com/nix-docker/nix-docker/internal/pipeline"
 )
 
 const usage = `usage:
@@ -68,10 +67,10 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // report prints a failure: source diagnostics with snippets, or the error.
 // It returns the exit code.
-func report(stderr io.Writer, parser *schema.Parser, file string, err error) int {
-	var be *build.Error
+func report(stderr io.Writer, file string, err error) int {
+	var be *pipeline.Error
 	if errors.As(err, &be) && be.Diags.HasErrors() {
-		writeDiags(stderr, parser.Files(), be.Diags)
+		writeDiags(stderr, be.Files, be.Diags)
 		fmt.Fprintf(stderr, "nix-docker: %d error(s) in %s; nothing was built\n", len(be.Diags.Errs()), file)
 		return 1
 	}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -169,8 +170,11 @@ func TestPHP(t *testing.T) {
 func storePath(t *testing.T, tag, pkg string) string {
 	t.Helper()
 	paths := must(t, "docker", "image", "inspect", "--format", `{{index .Config.Labels "org.nix-docker.store-paths"}}`, tag)
+	// The package's own path: its name, then its version ("-postgresql-15.18",
+	// not "-postgresql-init", a module's file, whose hash may sort first).
+	version := regexp.MustCompile(regexp.QuoteMeta(pkg) + `[0-9]`)
 	for _, p := range strings.Fields(paths) {
-		if strings.Contains(p, pkg) {
+		if version.MatchString(p) {
 			return p
 		}
 	}
