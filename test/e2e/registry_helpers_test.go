@@ -151,17 +151,6 @@ func (r *registryServer) log() string {
 	return string(b)
 }
 
-// freePort is a TCP port free on 127.0.0.1 now.
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
-}
-
 // writeCerts makes a CA and a server certificate for 127.0.0.1 signed by
 // it, writes them as PEM, and returns a pool holding the CA.
 func writeCerts(t *testing.T, caFile, certFile, keyFile string) *x509.CertPool {
