@@ -121,10 +121,3 @@ measure nix-docker change "$REG_nd" push_nd v2
 measure skopeo change "$REG_skopeo" push_skopeo v2
 measure docker change "$REG_docker" push_docker v2
 
-# Same bytes? The layer digests the nix-docker and docker pushes of v1 share.
-digests() {
-	curl -fsS -H 'Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' \
-		"http://$1/v2/bench/webapp/manifests/v1" | grep -o 'sha256:[0-9a-f]*' | sort -u
-}
-common=$(comm -12 <(digests "$REG_nd") <(digests "$REG_docker") | wc -l)
-echo "layer and config digests shared by the nix-docker and docker pushes of v1: $common of $(digests "$REG_nd" | wc -l)"

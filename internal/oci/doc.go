@@ -1,7 +1,7 @@
 // Package oci shows a built image (package image's *Image) to
 // go-containerregistry as a v1.Image, so that its remote, layout and
 // registry packages can send it: an OCI manifest whose layers are the
-// image's layer tars as deterministic gzip streams, the image's own
+// image's layer tars as deterministic gzip streams (image.GzipLevel), the image's own
 // config (so the config digest, the image ID, is the one the engine
 // gets), and the annotations a registry shows.
 //
