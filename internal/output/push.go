@@ -153,7 +153,8 @@ func (p *Push) Deliver(ctx context.Context, img *image.Image) (Report, error) {
 	}
 	p.pusher, err = remote.NewPusher(remote.WithContext(ctx), remote.WithAuth(auth),
 		remote.WithTransport(p.opts.Transport), remote.WithJobs(p.opts.Jobs),
-		remote.WithRetryBackoff(p.opts.Backoff), remote.WithRetryPredicate(retryable))
+		remote.WithRetryBackoff(p.opts.Backoff), remote.WithRetryPredicate(retryable),
+		remote.WithRetryStatusCodes(retryCodes...))
 	if err != nil {
 		return Report{}, p.explain(err)
 	}
@@ -186,11 +187,18 @@ func (p *Push) Deliver(ctx context.Context, img *image.Image) (Report, error) {
 	return Report{}, p.explain(err)
 }
 
+// retryCodes are the answers a request is retried on.
+var retryCodes = []int{http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+	http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
+
 // client is an HTTP client that speaks to the repository with the
-// credentials; making it reaches the registry (its /v2/ endpoint).
+// credentials, retrying as the uploads do; making it reaches the registry
+// (its /v2/ endpoint).
 func (p *Push) client(ctx context.Context, auth authn.Authenticator) (*http.Client, error) {
 	repo := p.ref.Context()
-	rt, err := transport.NewWithContext(ctx, repo.Registry, auth, p.opts.Transport, []string{repo.Scope(transport.PushScope)})
+	retrying := transport.NewRetry(p.opts.Transport, transport.WithRetryBackoff(p.opts.Backoff),
+		transport.WithRetryPredicate(retryable), transport.WithRetryStatusCodes(retryCodes...))
+	rt, err := transport.NewWithContext(ctx, repo.Registry, auth, retrying, []string{repo.Scope(transport.PushScope)})
 	if err != nil {
 		return nil, err
 	}

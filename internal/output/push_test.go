@@ -250,13 +250,27 @@ func TestPushNotBeforeCommit(t *testing.T) {
 	}
 }
 
-// TestPushRetries: an upload answered 503, and one whose answer comes
-// after the transport's time-out, are tried again and the push succeeds.
+// TestPushRetries: a question and an upload answered 503, and an upload
+// whose answer comes after the transport's time-out, are tried again and
+// the push succeeds.
 func TestPushRetries(t *testing.T) {
 	reg := newTestRegistry(t)
 	var mu sync.Mutex
-	failed, slowed := 0, 0
+	failed, slowed, heads := 0, 0, 0
 	reg.fail = func(r *http.Request) int {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Method == http.MethodHead && heads == 0 {
+			heads++
+			return http.StatusServiceUnavailable
+		}
+		return 0
+	}
+	inner := reg.fail
+	reg.fail = func(r *http.Request) int {
+		if code := inner(r); code != 0 {
+			return code
+		}
 		if r.Method != http.MethodPatch {
 			return 0
 		}
@@ -283,8 +297,8 @@ func TestPushRetries(t *testing.T) {
 	if err != nil {
 		t.Fatalf("push with a 503 and a time-out: %v", err)
 	}
-	if failed != 1 || slowed != 1 || rep.LayersSent != 3 {
-		t.Errorf("503s %d, time-outs %d, report %+v; want one of each and 3 layers sent", failed, slowed, rep)
+	if heads != 1 || failed != 1 || slowed != 1 || rep.LayersSent != 3 {
+		t.Errorf("503s to a HEAD %d and an upload %d, time-outs %d, report %+v; want one of each and 3 layers sent", heads, failed, slowed, rep)
 	}
 	if got := tagged(t, reg.host+"/app:v1"); got != img.ID() {
 		t.Errorf("tag names %s, want %s", got, img.ID())
