@@ -7,7 +7,10 @@
 #
 # Shared libraries live in library packages (glibc, openssl, zlib, ...) exactly once;
 # programs reference them through DT_RPATH, so Nix records the references itself.
-# Needs sandbox = false: the builder reads the host's /usr.
+# Its packages read the host's /usr, so they are built with the sandbox off, once and
+# apart: scripts/setup runs `nix-build --option sandbox false prebuild.nix` as root.
+# Everything built on top of them (writeText, runCommand, nix-docker's files) takes
+# the sandbox as Nix sets it (on, on Linux).
 { system ? builtins.currentSystem, ... }:
 
 let

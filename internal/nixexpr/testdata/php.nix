@@ -23,11 +23,13 @@ let
 
   # Generated files.
   files = {
-    "httpd-conf" = writeFile "httpd-conf" "httpd.conf" 292 "${pkgs.apacheHttpd}/bin/httpd -t -f \$out" "ServerRoot ${pkgs.apacheHttpd}
+    "httpd-conf" = writeFile "httpd-conf" "httpd.conf" 292 "${pkgs.apacheHttpd}/bin/httpd -t -D NIX_DOCKER_CHECK -f \$out" "ServerRoot ${pkgs.apacheHttpd}
 ServerName localhost
 ServerAdmin admin@localhost
 Listen 8081
-DefaultRuntimeDir /run
+<IfDefine !NIX_DOCKER_CHECK>
+  DefaultRuntimeDir /run
+</IfDefine>
 PidFile /run/httpd-httpd.pid
 
 LoadModule mpm_event_module modules/mod_mpm_event.so
