@@ -39,3 +39,11 @@ func runScript(t *testing.T, script string, env ...string) {
 func TestFreshSetup(t *testing.T) {
 	runScript(t, "fresh.sh")
 }
+
+// TestDaemon: with a nix-daemon that lets only nix-users in, a non-root user
+// in nix-users and docker builds the webapp through the daemon (as a build
+// user, sandboxed), loads it into the Docker engine and runs it; a user
+// outside nix-users is refused.
+func TestDaemon(t *testing.T) {
+	runScript(t, "daemon.sh")
+}
