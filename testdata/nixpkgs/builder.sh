@@ -50,11 +50,14 @@ add_link() { mkdir -p "$out/$(dirname "$1")"; ln -sfn "$2" "$out/$1"; }
 mkdir -p "$out"
 
 # 1. Libraries of this package (for programs: the ones no library package provides).
-for so in $libs; do
+#    A soname is looked up in $hostlib; an absolute path (a library Debian keeps
+#    elsewhere, such as /usr/lib/libc-client.so.2007e) is taken as it is.
+for src in $libs; do
+  case "$src" in /*) so=${src##*/} ;; *) so=$src; src=$hostlib/$src ;; esac
   for d in $deps; do
     [ ! -e "$d/lib/$so" ] || die "$so is already provided by $d: do not copy it again"
   done
-  copy "$hostlib/$so" "lib/$so"
+  copy "$src" "lib/$so"
   echo "$out/lib/$so" >> "$list"
 done
 

@@ -64,7 +64,7 @@ DirectoryIndex index.php index.html
 
 
 ";
-    "lighttpd-conf" = writeFile "lighttpd-conf" "lighttpd.conf" 292 "${pkgs.lighttpd}/sbin/lighttpd -tt -f \$out -m ${pkgs.lighttpd}/lib" "server.document-root = \"${paths."www"}\"
+    "lighttpd-conf" = writeFile "lighttpd-conf" "lighttpd.conf" 292 "${pkgs.lighttpd}/bin/lighttpd -tt -f \$out -m ${pkgs.lighttpd}/lib" "server.document-root = \"${paths."www"}\"
 server.port = 8082
 server.username = \"nobody\"
 server.groupname = \"nogroup\"
@@ -154,8 +154,6 @@ display_errors = Off
 log_errors = On
 error_log = /proc/self/fd/2
 
-
-
 ";
   };
 in
@@ -225,7 +223,7 @@ nobody:x:65534:65534::/var/empty:/sbin/nologin
     },
     {
       \"name\": \"lighttpd\",
-      \"command\": \"${pkgs.lighttpd}/sbin/lighttpd -D -f ${files."lighttpd-conf"} -m ${pkgs.lighttpd}/lib\",
+      \"command\": \"${pkgs.lighttpd}/bin/lighttpd -D -f ${files."lighttpd-conf"} -m ${pkgs.lighttpd}/lib\",
       \"after\": [
         \"php\"
       ],
