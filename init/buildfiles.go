@@ -12,20 +12,8 @@ import (
 	"syscall"
 
 	"github.com/nix-docker/nix-docker/init/supervise"
+	"github.com/nix-docker/nix-docker/internal/contract"
 )
-
-// fileEntry is one file that build-files writes under $out.
-type fileEntry struct {
-	// Path is relative to $out; "" means $out itself is the file.
-	Path string `json:"path"`
-	// From names an environment variable holding the path of the file to
-	// copy (Nix's passAsFile gives e.g. runspecPath).
-	From string `json:"from,omitempty"`
-	// Link makes a symlink to this target instead.
-	Link string `json:"link,omitempty"`
-	// Mode is the permission, 0644 (420) when unset.
-	Mode uint32 `json:"mode,omitempty"`
-}
 
 // buildFiles is the Nix builder mode: it writes the entries (a JSON array
 // in $entries) into out. Parent directories are made 0555, as in the store.
@@ -38,7 +26,7 @@ func buildFiles(out, entriesJSON string, getenv func(string) string, stderr io.W
 	if entriesJSON == "" {
 		return errors.New("$entries is not set")
 	}
-	var entries []fileEntry
+	var entries []contract.FileEntry
 	dec := json.NewDecoder(strings.NewReader(entriesJSON))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&entries); err != nil {
@@ -57,7 +45,7 @@ func buildFiles(out, entriesJSON string, getenv func(string) string, stderr io.W
 			return err
 		}
 	}
-	if check := getenv("check"); check != "" {
+	if check := getenv(contract.CheckVar); check != "" {
 		return runCheck(check, out, stderr)
 	}
 	return nil
@@ -109,7 +97,7 @@ func runCheck(check, out string, stderr io.Writer) error {
 	return nil
 }
 
-func writeEntry(out string, e fileEntry, getenv func(string) string, dirs *[]string) error {
+func writeEntry(out string, e contract.FileEntry, getenv func(string) string, dirs *[]string) error {
 	if (e.From == "") == (e.Link == "") {
 		return errors.New("needs exactly one of from and link")
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/nix-docker/nix-docker/internal/contract"
 )
 
 const usage = `usage:
@@ -22,8 +24,8 @@ func main() {
 	switch os.Args[1] {
 	case "ctl":
 		os.Exit(ctl(os.Args[2:]))
-	case "build-files":
-		if err := buildFiles(os.Getenv("out"), os.Getenv("entries"), os.Getenv, os.Stderr); err != nil {
+	case contract.BuildFilesMode:
+		if err := buildFiles(os.Getenv("out"), os.Getenv(contract.EntriesVar), os.Getenv, os.Stderr); err != nil {
 			// A failed check gets the line Nix users see under the
 			// tool's own message: "nix-docker-init: check failed: ...".
 			if strings.HasPrefix(err.Error(), "check failed: ") {

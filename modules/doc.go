@@ -14,9 +14,6 @@ import (
 //go:embed *.hcl
 var files embed.FS
 
-// FS returns the built-in module files.
-func FS() fs.FS { return files }
-
 // Names returns the names of the built-in modules, sorted.
 func Names() []string {
 	ents, _ := fs.ReadDir(files, ".")

@@ -6,4 +6,7 @@
 // so that internal/project can evaluate them in the right context (module
 // options, package references) and point errors at the source. It never
 // evaluates, renders Nix or touches the file system beyond reading sources.
+//
+// Each block kind has its file (service.go, module.go, ...) holding its
+// struct, its body schema and its decoder; decode.go dispatches.
 package schema

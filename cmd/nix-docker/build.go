@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/hashicorp/hcl/v2"
 	"io"
 	"os"
 	"os/exec"
@@ -16,55 +15,77 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/nix-docker/nix-docker/internal/build"
-	"github.com/nix-docker/nix-docker/schema"
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/nix-docker/nix-docker/internal/docker"
+	"github.com/nix-docker/nix-docker/internal/output"
+	"github.com/nix-docker/nix-docker/internal/pipeline"
 )
 
-// runBuild is the main command: build the image and load it (-b), or
-// build host-store mode's result (without -b).
-func runBuild(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+// buildFlags are the main command's flags.
+type buildFlags struct {
+	build   bool
+	tag     string
+	include listFlag
+	init    string
+	max     int
+	quiet   bool
+	from    string
+	output  string
+	oci     string
+}
 
+// parseBuildFlags parses the main command's flags and its one file
+// argument; ok is false after a usage error or -h (code says which).
+func parseBuildFlags(args []string, stderr io.Writer) (f buildFlags, file string, code int, ok bool) {
 	fs := flag.NewFlagSet("nix-docker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage+"\nflags:\n")
 		fs.PrintDefaults()
 	}
-	var (
-		doBuild   = fs.Bool("b", false, "build the image and load it into the Docker engine (without -b: host-store mode, ./result/bin/docker-run)")
-		tag       = fs.String("t", "", "image name and optional tag, as in docker build -t")
-		include   listFlag
-		initPath  = fs.String("init", "", "the nix-docker-init binary (default: $NIX_DOCKER_INIT, or next to nix-docker)")
-		maxLayers = fs.Int("max-layers", build.DefaultMaxLayers, "most layers in the image (Docker's ceiling is 125, base layers included)")
-		quiet     = fs.Bool("q", false, "quiet: print only the image ID (the result path without -b) and errors")
-		from      = fs.String("from", "", "with -b: build on this image's layers, adding only the store paths it lacks")
-		output    = fs.String("o", "", "with -b: write the docker-archive to `FILE` (\"-\": stdout) instead of loading it; without -b: the out-link (default ./result)")
-		ociDir    = fs.String("oci", "", "with -b: write an OCI image layout to `DIR` instead of loading it (with -o too: both)")
-	)
-	fs.Var(&include, "I", "add a Nix search path entry, such as nixpkgs=/path (repeatable)")
+	fs.BoolVar(&f.build, "b", false, "build the image and load it into the Docker engine (without -b: host-store mode, ./result/bin/docker-run)")
+	fs.StringVar(&f.tag, "t", "", "image name and optional tag, as in docker build -t")
+	fs.StringVar(&f.init, "init", "", "the nix-docker-init binary (default: $NIX_DOCKER_INIT, or next to nix-docker)")
+	fs.IntVar(&f.max, "max-layers", pipeline.DefaultMaxLayers, "most layers in the image (Docker's ceiling is 125, base layers included)")
+	fs.BoolVar(&f.quiet, "q", false, "quiet: print only the image ID (the result path without -b) and errors")
+	fs.StringVar(&f.from, "from", "", "with -b: build on this image's layers, adding only the store paths it lacks")
+	fs.StringVar(&f.output, "o", "", "with -b: write the docker-archive to `FILE` (\"-\": stdout) instead of loading it; without -b: the out-link (default ./result)")
+	fs.StringVar(&f.oci, "oci", "", "with -b: write an OCI image layout to `DIR` instead of loading it (with -o too: both)")
+	fs.Var(&f.include, "I", "add a Nix search path entry, such as nixpkgs=/path (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return 0
+			return f, "", 0, false
 		}
-		return 2
+		return f, "", 2, false
 	}
-	file, ok := oneFile(fs, stderr)
+	file, ok = oneFile(fs, stderr)
 	if !ok {
-		return 2
+		return f, "", 2, false
 	}
-	opts := build.Options{
+	return f, file, 0, true
+}
+
+// runBuild is the main command: build the image and deliver it (-b), or
+// build host-store mode's result (without -b).
+func runBuild(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	f, file, code, ok := parseBuildFlags(args, stderr)
+	if !ok {
+		return code
+	}
+	opts := pipeline.Options{
 		File:      file,
-		Tag:       *tag,
-		Include:   include,
-		InitPath:  findInit(*initPath),
-		MaxLayers: *maxLayers,
+		Tag:       f.tag,
+		Include:   f.include,
+		InitPath:  findInit(f.init),
+		MaxLayers: f.max,
 		Log:       stderr,
-		From:      *from,
-		OCIDir:    *ociDir,
+		From:      f.from,
+		Warnings:  func(d hcl.Diagnostics, files map[string]*hcl.File) { writeDiags(stderr, files, d) },
 	}
-	if *quiet {
+	if f.quiet {
 		opts.Log = nil
 	}
 	created, err := creationTime(file)
@@ -77,134 +98,105 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "nix-docker: cannot find nix-docker-init: build it next to nix-docker (scripts/setup does), or pass --init")
 		return 2
 	}
-	parser := schema.NewParser()
-	opts.Warnings = func(d hcl.Diagnostics) { writeDiags(stderr, parser.Files(), d) }
-	start := time.Now()
-
-	if !*doBuild {
-		if *from != "" || *ociDir != "" {
-			fmt.Fprintln(stderr, "nix-docker: --from and --oci need -b (host-store mode makes no image of the closure)")
-			return 2
-		}
-		opts.OutLink = *output
-		res, err := build.HostStore(ctx, parser, opts)
-		if err != nil {
-			return report(stderr, parser, file, err)
-		}
-		if !*quiet {
-			fmt.Fprintf(stderr, "built %s -> %s in %.1fs (metadata-only image %s)\n", res.OutLink, res.Result, time.Since(start).Seconds(), res.ImageID)
-			fmt.Fprintf(stderr, "run it here:\n    %s/bin/docker-run        (-d to detach, --ip 127.0.0.1 to publish on loopback only)\n", res.OutLink)
-			fmt.Fprintf(stderr, "run it on HOST (with Nix and Docker):\n    nix-copy-closure --to HOST %s && ssh HOST %s/bin/docker-run -d\n", res.Result, res.Result)
-		}
-		fmt.Fprintln(stdout, res.Result)
-		return 0
+	if !f.build {
+		return runHostStore(ctx, f, opts, stdout, stderr)
 	}
+	return runImage(ctx, f, opts, stdout, stderr)
+}
 
-	// Where the image goes: an archive or OCI layout when asked,
-	// otherwise the engine under the tag.
-	idOut := stdout
-	var archive *outFile
-	if *output != "" {
-		archive, err = createOutput(*output, stdout)
+// runHostStore builds host-store mode's result.
+func runHostStore(ctx context.Context, f buildFlags, opts pipeline.Options, stdout, stderr io.Writer) int {
+	if f.from != "" || f.oci != "" {
+		fmt.Fprintln(stderr, "nix-docker: --from and --oci need -b (host-store mode makes no image of the closure)")
+		return 2
+	}
+	opts.OutLink = f.output
+	start := time.Now()
+	res, err := pipeline.HostStore(ctx, opts, pipeline.Deps{})
+	if err != nil {
+		return report(stderr, opts.File, err)
+	}
+	if !f.quiet {
+		fmt.Fprintf(stderr, "built %s -> %s in %.1fs (metadata-only image %s)\n", res.OutLink, res.Result, time.Since(start).Seconds(), res.ImageID)
+		fmt.Fprintf(stderr, "run it here:\n    %s/bin/docker-run        (-d to detach, --ip 127.0.0.1 to publish on loopback only)\n", res.OutLink)
+		fmt.Fprintf(stderr, "run it on HOST (with Nix and Docker):\n    nix-copy-closure --to HOST %s && ssh HOST %s/bin/docker-run -d\n", res.Result, res.Result)
+	}
+	fmt.Fprintln(stdout, res.Result)
+	return 0
+}
+
+// runImage builds the image and delivers it to the outputs the flags
+// chose: an archive or OCI layout when asked, otherwise the engine under
+// the tag.
+func runImage(ctx context.Context, f buildFlags, opts pipeline.Options, stdout, stderr io.Writer) int {
+	load := f.output == "" && f.oci == ""
+	if load && f.tag == "" {
+		fmt.Fprintln(stderr, "nix-docker: -b needs -t NAME[:TAG] (or -o FILE / --oci DIR to write the image instead of loading it)")
+		return 2
+	}
+	// One engine client for the build, made only when it is needed.
+	var deps pipeline.Deps
+	var engine docker.Client
+	if load || f.from != "" {
+		cli, err := docker.New()
 		if err != nil {
 			fmt.Fprintf(stderr, "nix-docker: %v\n", err)
 			return 1
 		}
-		defer archive.abort()
-		opts.Archive = archive
-		if *output == "-" {
-			idOut = stderr
-		}
+		defer cli.Close()
+		deps.Engine, engine = cli, cli
 	}
-	opts.Load = *output == "" && *ociDir == ""
-	if opts.Load && *tag == "" {
-		fmt.Fprintln(stderr, "nix-docker: -b needs -t NAME[:TAG] (or -o FILE / --oci DIR to write the image instead of loading it)")
-		return 2
-	}
-	res, err := build.Run(ctx, parser, opts)
+	outs, err := outputs(f, engine, stdout)
 	if err != nil {
-		return report(stderr, parser, file, err)
+		fmt.Fprintf(stderr, "nix-docker: %v\n", err)
+		return 1
 	}
-	if archive != nil {
-		if err := archive.commit(); err != nil {
-			fmt.Fprintf(stderr, "nix-docker: writing %s: %v\n", *output, err)
-			return 1
+	start := time.Now()
+	res, err := pipeline.Build(ctx, opts, deps, outs)
+	if err != nil {
+		return report(stderr, opts.File, err)
+	}
+	id := res.ImageID
+	if len(res.Reports) > 0 {
+		id = res.Reports[0].ImageID // the engine's ID for it, when loaded
+	}
+	if !f.quiet {
+		for _, r := range res.Reports {
+			fmt.Fprintf(stderr, "%s in %.1fs: %s\n", r.Summary, time.Since(start).Seconds(), r.Detail)
 		}
 	}
-	id := res.Image.ID()
-	if !*quiet {
-		switch {
-		case opts.Load:
-			id = res.Load.ImageID
-			fallback := ""
-			if res.Load.FullFallback {
-				fallback = " (the engine refused a partial archive: sent the full one)"
-			}
-			fmt.Fprintf(stderr, "loaded %s as %s in %.1fs: %d layers sent (%s), %d already in the engine%s\n",
-				id, *tag, time.Since(start).Seconds(), res.Load.LayersSent, build.ByteSize(res.Load.BytesSent), res.Load.LayersSkipped, fallback)
-		default:
-			if archive != nil {
-				fmt.Fprintf(stderr, "wrote %s to %s: %d layers, %s\n", id, archive.name(), len(res.Image.Layers), build.ByteSize(res.ArchiveSize))
-			}
-			if *ociDir != "" {
-				fmt.Fprintf(stderr, "wrote %s to the OCI layout %s\n", id, *ociDir)
-			}
-		}
-	} else if opts.Load {
-		id = res.Load.ImageID
+	if f.output == "-" {
+		stdout = stderr // stdout carries the archive
 	}
-	fmt.Fprintln(idOut, id)
+	fmt.Fprintln(stdout, id)
 	return 0
 }
 
-// outFile is -o's destination: stdout, or a temporary file renamed into
-// place only when the build succeeded.
-type outFile struct {
-	w      io.Writer
-	f      *os.File
-	target string
-	done   bool
-}
-
-func createOutput(name string, stdout io.Writer) (*outFile, error) {
-	if name == "-" {
-		return &outFile{w: stdout, target: "-"}, nil
+// outputs are where the image goes, as the flags say.
+func outputs(f buildFlags, engine docker.Client, stdout io.Writer) ([]output.Output, error) {
+	var outs []output.Output
+	switch f.output {
+	case "":
+	case "-":
+		outs = append(outs, output.NewArchiveStream(stdout, f.tag))
+	default:
+		a, err := output.NewArchive(f.output, f.tag)
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, a)
 	}
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
-	if err != nil {
-		return nil, err
+	if f.oci != "" {
+		outs = append(outs, output.NewOCI(f.oci, f.tag))
 	}
-	return &outFile{w: f, f: f, target: name}, nil
-}
-
-func (o *outFile) Write(p []byte) (int, error) { return o.w.Write(p) }
-
-func (o *outFile) name() string {
-	if o.target == "-" {
-		return "stdout"
+	if len(outs) == 0 {
+		var bases []string
+		if f.from != "" {
+			bases = []string{f.from}
+		}
+		outs = append(outs, output.NewEngine(engine, f.tag, bases))
 	}
-	return o.target
-}
-
-func (o *outFile) commit() error {
-	o.done = true
-	if o.f == nil {
-		return nil
-	}
-	if err := o.f.Close(); err != nil {
-		os.Remove(o.f.Name())
-		return err
-	}
-	os.Chmod(o.f.Name(), 0o644)
-	return os.Rename(o.f.Name(), o.target)
-}
-
-func (o *outFile) abort() {
-	if o.done || o.f == nil {
-		return
-	}
-	o.f.Close()
-	os.Remove(o.f.Name())
+	return outs, nil
 }
 
 // findInit locates the init binary: the flag, $NIX_DOCKER_INIT, or

@@ -2,10 +2,10 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"io"
 
-	"github.com/nix-docker/nix-docker/internal/build"
-	"github.com/nix-docker/nix-docker/schema"
+	"github.com/nix-docker/nix-docker/internal/pipeline"
 )
 
 // runCheck validates a file and prints the plan.
@@ -19,13 +19,12 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return 2
 	}
-	parser := schema.NewParser()
-	p, err := build.Load(parser, file)
+	c, err := pipeline.Check(file)
 	if err != nil {
-		return report(stderr, parser, file, err)
+		return report(stderr, file, err)
 	}
-	writeDiags(stderr, parser.Files(), p.Warnings)
-	printPlan(stdout, p)
+	writeDiags(stderr, c.Files, c.Warnings)
+	fmt.Fprint(stdout, c.Plan)
 	return 0
 }
 
@@ -41,10 +40,9 @@ func runNix(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return 2
 	}
-	parser := schema.NewParser()
-	expr, err := build.Render(parser, build.Options{File: file, InitPath: findInit(*initPath)})
+	expr, err := pipeline.Render(pipeline.Options{File: file, InitPath: findInit(*initPath)})
 	if err != nil {
-		return report(stderr, parser, file, err)
+		return report(stderr, file, err)
 	}
 	stdout.Write(expr)
 	return 0

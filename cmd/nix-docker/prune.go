@@ -10,7 +10,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/nix-docker/nix-docker/internal/build"
+	"github.com/nix-docker/nix-docker/internal/docker"
+	"github.com/nix-docker/nix-docker/internal/pipeline"
 )
 
 // runPrune removes an app's old, untagged images.
@@ -32,7 +33,13 @@ func runPrune(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	res, err := build.Prune(ctx, fs.Arg(0))
+	cli, err := docker.New()
+	if err != nil {
+		fmt.Fprintf(stderr, "nix-docker: %v\n", err)
+		return 1
+	}
+	defer cli.Close()
+	res, err := pipeline.Prune(ctx, cli, fs.Arg(0))
 	if err != nil {
 		fmt.Fprintf(stderr, "nix-docker: %v\n", err)
 		return 1
@@ -40,8 +47,8 @@ func runPrune(args []string, stdout, stderr io.Writer) int {
 	for _, id := range res.Removed {
 		fmt.Fprintf(stdout, "removed %s\n", id)
 	}
-	for id, why := range res.Kept {
-		fmt.Fprintf(stderr, "kept %s: %s\n", id, why)
+	for _, k := range res.Kept {
+		fmt.Fprintf(stderr, "kept %s: %s\n", k.ID, k.Reason)
 	}
 	fmt.Fprintf(stderr, "%d untagged image(s) of %s removed, %d kept\n", len(res.Removed), fs.Arg(0), len(res.Kept))
 	return 0

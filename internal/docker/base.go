@@ -62,10 +62,31 @@ type SavedLayer struct {
 	StorePaths []string // /nix/store/NAME entries the layer holds, sorted
 }
 
+// layerFile is where SaveLayers keeps a layer's tar in dir, and where
+// CachedLayers looks for it.
+func layerFile(dir, diffID string) string {
+	return filepath.Join(dir, "base-"+strings.TrimPrefix(diffID, "sha256:")+".tar")
+}
+
+// CachedLayers returns the tars of b's layers that an earlier SaveLayers
+// left in dir, bottom to top, and whether every layer has one. Their
+// StorePaths are not known (only a fresh save lists them).
+func CachedLayers(b BaseImage, dir string) ([]SavedLayer, bool) {
+	var out []SavedLayer
+	for _, d := range b.DiffIDs {
+		st, err := os.Stat(layerFile(dir, d))
+		if err != nil {
+			return out, false
+		}
+		out = append(out, SavedLayer{DiffID: d, File: layerFile(dir, d), Size: st.Size()})
+	}
+	return out, true
+}
+
 // SaveLayers fetches the layers of image ref from the engine (the Engine
-// API's image save) into dir, one uncompressed tar per layer named
-// base-<hex of its DiffID>.tar, and lists the store paths each one holds.
-// Layers already in dir are not written again.
+// API's image save) into dir, one uncompressed tar per layer, and lists
+// the store paths each one holds. Layers already in dir are not written
+// again.
 func SaveLayers(ctx context.Context, c Saver, ref string, dir string) ([]SavedLayer, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -137,7 +158,7 @@ func SaveLayers(ctx context.Context, c Saver, ref string, dir string) ([]SavedLa
 		if err != nil {
 			return nil, fmt.Errorf("the saved image %s, layer %s: %w", ref, l, err)
 		}
-		dst := filepath.Join(dir, "base-"+strings.TrimPrefix(diffID, "sha256:")+".tar")
+		dst := layerFile(dir, diffID)
 		if _, err := os.Stat(dst); err != nil {
 			if err := os.Rename(f, dst); err != nil {
 				return nil, err

@@ -17,6 +17,7 @@ import (
 // satisfies it; tests use a fake.
 type Client interface {
 	ImageInspect(ctx context.Context, imageID string, opts ...client.ImageInspectOption) (image.InspectResponse, error)
+	ImageList(ctx context.Context, opts image.ListOptions) ([]image.Summary, error)
 	ImageLoad(ctx context.Context, input io.Reader, opts ...client.ImageLoadOption) (image.LoadResponse, error)
 	ImageTag(ctx context.Context, source, target string) error
 }
@@ -59,16 +60,24 @@ type Result struct {
 // Load sends img to the engine and points tag at it (no tag when tag is
 // "").
 //
-// It first finds which layers the engine holds: those of the image tag
-// currently names and of each image in bases (IDs or references). The
-// longest prefix of img's layers equal to the bottom of one of those
-// images is left out of the archive: the engine reuses a layer only with
-// the same layers below it. If the engine refuses the partial archive (the
-// containerd image store does), Load sends the full one.
+// It first finds which layers the engine holds: those of every image
+// nix-docker built there, whatever its tag (Holdings, with the default
+// ledger), of the image tag currently names and of each image in bases
+// (IDs or references). The longest prefix of img's layers equal to the
+// bottom of one of those images is left out of the archive: the engine
+// reuses a layer only with the same layers below it. If the engine
+// refuses the partial archive (the containerd image store does), Load
+// sends the full one.
 //
 // The archive is loaded untagged and the tag is set afterwards, so a
 // failed load never moves the tag.
 func Load(ctx context.Context, c Client, img Archive, tag string, bases []string) (Result, error) {
+	return DefaultLedger().Load(ctx, c, img, tag, bases)
+}
+
+// Load is Load with the ledger l, which it reads for the engine's holdings
+// and where it records the loaded image.
+func (l Ledger) Load(ctx context.Context, c Client, img Archive, tag string, bases []string) (Result, error) {
 	var res Result
 	diffIDs := img.DiffIDs()
 
@@ -76,12 +85,22 @@ func Load(ctx context.Context, c Client, img Archive, tag string, bases []string
 		res.ImageID = got.ID
 		res.AlreadyLoaded = true
 		res.LayersSkipped = len(diffIDs)
+		l.Record(got.ID, diffIDs)
 		return res, setTag(ctx, c, res.ImageID, tag)
 	} else if err != nil && !isNotFound(err) {
 		return res, fmt.Errorf("inspecting image %s: %w", img.ID(), err)
 	}
 
+	chains, err := Holdings(ctx, c, l)
+	if err != nil {
+		return res, err
+	}
 	skip := 0
+	for _, chain := range chains {
+		if n := commonPrefix(chain, diffIDs); n > skip {
+			skip = n
+		}
+	}
 	refs := append([]string(nil), bases...)
 	if tag != "" {
 		refs = append([]string{tag}, refs...)
@@ -119,6 +138,7 @@ func Load(ctx context.Context, c Client, img Archive, tag string, bases []string
 		id = img.ID()
 	}
 	res.ImageID = id
+	l.Record(id, diffIDs)
 	return res, setTag(ctx, c, id, tag)
 }
 

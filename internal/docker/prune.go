@@ -15,17 +15,23 @@ type Pruner interface {
 	ImageRemove(ctx context.Context, imageID string, opts image.RemoveOptions) ([]image.DeleteResponse, error)
 }
 
-// PruneResult says what Prune did.
+// PruneResult says what Prune did, in image ID order.
 type PruneResult struct {
-	Removed []string          // image IDs removed
-	Kept    map[string]string // image ID -> why it could not be removed (a container uses it)
+	Removed []string // image IDs removed
+	Kept    []Kept   // images that could not be removed (a container uses them)
+}
+
+// Kept is an image Prune could not remove, and why.
+type Kept struct {
+	ID     string
+	Reason string
 }
 
 // Prune removes the untagged images whose label key has the value value.
 // Tagged images and images of other labels are left alone; an image a
 // container still uses is kept and reported (nothing is forced).
 func Prune(ctx context.Context, c Pruner, key, value string) (PruneResult, error) {
-	res := PruneResult{Kept: map[string]string{}}
+	var res PruneResult
 	list, err := c.ImageList(ctx, image.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", key+"="+value))})
 	if err != nil {
 		return res, fmt.Errorf("listing images: %w", err)
@@ -36,7 +42,7 @@ func Prune(ctx context.Context, c Pruner, key, value string) (PruneResult, error
 			continue
 		}
 		if _, err := c.ImageRemove(ctx, img.ID, image.RemoveOptions{PruneChildren: true}); err != nil {
-			res.Kept[img.ID] = err.Error()
+			res.Kept = append(res.Kept, Kept{ID: img.ID, Reason: err.Error()})
 			continue
 		}
 		res.Removed = append(res.Removed, img.ID)

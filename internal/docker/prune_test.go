@@ -56,7 +56,7 @@ func TestPrune(t *testing.T) {
 	if want := []string{"sha256:b-old", "sha256:c-old"}; !reflect.DeepEqual(res.Removed, want) {
 		t.Errorf("Prune removed %v, want %v", res.Removed, want)
 	}
-	if _, ok := res.Kept["sha256:d-used"]; !ok || len(res.Kept) != 1 {
+	if len(res.Kept) != 1 || res.Kept[0].ID != "sha256:d-used" || res.Kept[0].Reason == "" {
 		t.Errorf("Prune kept %v, want the image in use only", res.Kept)
 	}
 }

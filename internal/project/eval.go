@@ -255,7 +255,23 @@ func (l *loader) typed(sc *scope, expr hcl.Expression, ty cty.Type, what string)
 	if !ok {
 		return cty.NilVal, false
 	}
-	return l.conform(v, ty, expr, what)
+	if v, ok = l.conform(v, ty, expr, what); ok && holdsNUL(v) {
+		l.errorf(expr.Range(), "Invalid string", "%s holds a NUL byte, which no file, command, path or environment variable can carry.", capital(what))
+		return cty.NilVal, false
+	}
+	return v, ok
+}
+
+// holdsNUL tells whether a string anywhere in v holds a NUL byte.
+func holdsNUL(v cty.Value) bool {
+	found := false
+	cty.Walk(v, func(_ cty.Path, v cty.Value) (bool, error) {
+		if v.Type() == cty.String && v.IsKnown() && !v.IsNull() && strings.ContainsRune(v.AsString(), 0) {
+			found = true
+		}
+		return !found, nil
+	})
+	return found
 }
 
 func (l *loader) conform(v cty.Value, ty cty.Type, expr hcl.Expression, what string) (cty.Value, bool) {

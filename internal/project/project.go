@@ -38,47 +38,6 @@ type Project struct {
 	nonce string
 }
 
-// Service is a service with where it was declared.
-type Service struct {
-	runspec.Service
-	DeclRange hcl.Range
-}
-
-// File is a generated file in the store.
-type File struct {
-	Key        string // unique: "<module instance>-<label>", or "<label>" in the app file
-	Name       string // the store path's name, e.g. "httpd.conf"
-	Text       string // may hold placeholders
-	Executable bool
-	// Check is a command line run at build time; "$out" in it stands for
-	// the file. A failing check fails the build.
-	Check      string
-	DeclRange  hcl.Range
-	CheckRange hcl.Range
-}
-
-// Pin is a pinned package set: a local path, or a tarball URL with its
-// hash.
-type Pin struct {
-	Path   string // absolute
-	URL    string
-	SHA256 string
-}
-
-// String describes the pin for labels and messages.
-func (p *Pin) String() string {
-	if p.Path != "" {
-		return p.Path
-	}
-	return p.URL + "#sha256=" + p.SHA256
-}
-
-// Link is a symlink in the image's root file system.
-type Link struct{ Path, Target string }
-
-// EnvVar is one image environment variable; Value may hold placeholders.
-type EnvVar struct{ Name, Value string }
-
 // RefKind says what a placeholder stands for.
 type RefKind int
 

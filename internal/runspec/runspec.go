@@ -177,47 +177,47 @@ func (sp *Spec) Validate() error {
 			return fmt.Errorf("service %d has no name", i)
 		}
 		if names[s.Name] != nil {
-			return fmt.Errorf("service %q is declared twice", s.Name)
+			return serviceErrorf(s.Name, "service %q is declared twice", s.Name)
 		}
 		names[s.Name] = s
 		if s.Command == "" {
-			return fmt.Errorf("service %q has no command", s.Name)
+			return serviceErrorf(s.Name, "service %q has no command", s.Name)
 		}
 		if s.User != "" && !users[s.User] {
-			return fmt.Errorf("service %q runs as unknown user %q", s.Name, s.User)
+			return serviceErrorf(s.Name, "service %q runs as unknown user %q", s.Name, s.User)
 		}
 		switch s.Autorestart {
 		case "", RestartUnexpected, RestartAlways, RestartNever:
 		default:
-			return fmt.Errorf("service %q: autorestart must be true, false or unexpected, not %q", s.Name, s.Autorestart)
+			return serviceErrorf(s.Name, "service %q: autorestart must be true, false or unexpected, not %q", s.Name, s.Autorestart)
 		}
 		if s.OneShot && s.Autorestart == RestartAlways {
-			return fmt.Errorf("service %q is one-shot and cannot have autorestart true", s.Name)
+			return serviceErrorf(s.Name, "service %q is one-shot and cannot have autorestart true", s.Name)
 		}
 		if s.StopSignal != "" && !slices.Contains(StopSignals, s.StopSignal) {
-			return fmt.Errorf("service %q: stopsignal must be one of %s, not %q", s.Name, strings.Join(StopSignals, " "), s.StopSignal)
+			return serviceErrorf(s.Name, "service %q: stopsignal must be one of %s, not %q", s.Name, strings.Join(StopSignals, " "), s.StopSignal)
 		}
 		for _, sig := range s.Signals {
 			if !slices.Contains(ForwardSignals, sig) {
-				return fmt.Errorf("service %q: signals may list %s, not %q", s.Name, strings.Join(ForwardSignals, " "), sig)
+				return serviceErrorf(s.Name, "service %q: signals may list %s, not %q", s.Name, strings.Join(ForwardSignals, " "), sig)
 			}
 		}
 		if r := s.Ready; r != nil {
 			if (r.TCP != 0) == (r.Command != "") {
-				return fmt.Errorf("service %q: ready needs exactly one of tcp and command", s.Name)
+				return serviceErrorf(s.Name, "service %q: ready needs exactly one of tcp and command", s.Name)
 			}
 			if r.TCP < 0 || r.TCP > 65535 {
-				return fmt.Errorf("service %q: ready tcp port %d is out of range", s.Name, r.TCP)
+				return serviceErrorf(s.Name, "service %q: ready tcp port %d is out of range", s.Name, r.TCP)
 			}
 			if r.Timeout < 0 {
-				return fmt.Errorf("service %q: ready timeout %d is negative", s.Name, r.Timeout)
+				return serviceErrorf(s.Name, "service %q: ready timeout %d is negative", s.Name, r.Timeout)
 			}
 		}
 	}
 	for _, s := range sp.Services {
 		for _, a := range s.After {
 			if names[a] == nil {
-				return fmt.Errorf("service %q starts after unknown service %q", s.Name, a)
+				return serviceErrorf(s.Name, "service %q starts after unknown service %q", s.Name, a)
 			}
 		}
 	}
@@ -225,8 +225,32 @@ func (sp *Spec) Validate() error {
 	return err
 }
 
+// ServiceError is a problem with one service of a spec.
+type ServiceError struct {
+	Service string // the service's name
+	Err     error
+}
+
+func (e *ServiceError) Error() string { return e.Err.Error() }
+func (e *ServiceError) Unwrap() error { return e.Err }
+
+func serviceErrorf(name, format string, args ...any) error {
+	return &ServiceError{Service: name, Err: fmt.Errorf(format, args...)}
+}
+
+// CycleError is a dependency cycle: each service in Cycle starts after
+// the next, and the last is the first again.
+type CycleError struct {
+	Cycle []string
+}
+
+func (e *CycleError) Error() string {
+	return fmt.Sprintf("services start after each other in a cycle: %v", e.Cycle)
+}
+
 // StartOrder returns the service names so that each comes after everything
-// in its After list; ties are broken by name, so the order is stable.
+// in its After list; ties are broken by name, so the order is stable. A
+// dependency cycle is a *CycleError.
 func (sp *Spec) StartOrder() ([]string, error) {
 	deps := map[string][]string{}
 	for _, s := range sp.Services {
@@ -250,7 +274,8 @@ func (sp *Spec) StartOrder() ([]string, error) {
 		case done:
 			return nil
 		case visiting:
-			return fmt.Errorf("services start after each other in a cycle: %v", append(path, n))
+			cycle := append(append([]string(nil), path[slices.Index(path, n):]...), n)
+			return &CycleError{Cycle: cycle}
 		}
 		state[n] = visiting
 		after := append([]string(nil), deps[n]...)
@@ -270,15 +295,6 @@ func (sp *Spec) StartOrder() ([]string, error) {
 		}
 	}
 	return order, nil
-}
-
-// Marshal renders the spec as indented JSON with sorted map keys.
-func (sp *Spec) Marshal() ([]byte, error) {
-	b, err := json.MarshalIndent(sp, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '\n'), nil
 }
 
 // Read loads and validates a spec file.

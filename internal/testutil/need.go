@@ -85,17 +85,3 @@ func BuildBinaries(t testing.TB, dir string) (nixDocker, init string) {
 	}
 	return nixDocker, init
 }
-
-// NeedRoot skips (or, in CI, fails) the test unless it runs as root with
-// unshare(1), which the machine tests need to set up users and groups in a
-// private mount namespace.
-func NeedRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		missing(t, "the test needs root (it makes users and groups in a private mount namespace)")
-		return
-	}
-	if _, err := exec.LookPath("unshare"); err != nil {
-		missing(t, "unshare(1) is not installed")
-	}
-}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -164,15 +165,16 @@ func TestPHP(t *testing.T) {
 	}
 }
 
-// storePath returns the store path in the image whose name contains pkg
-// followed by a version number (so "-postgresql-" finds postgresql-15.18,
-// not the module's postgresql-init file), from the image's store-paths
-// label.
+// storePath returns the store path of the image whose name contains
+// pkg, from the image's store-paths label.
 func storePath(t *testing.T, tag, pkg string) string {
 	t.Helper()
 	paths := must(t, "docker", "image", "inspect", "--format", `{{index .Config.Labels "org.nix-docker.store-paths"}}`, tag)
+	// The package's own path: its name, then its version ("-postgresql-15.18",
+	// not "-postgresql-init", a module's file, whose hash may sort first).
+	version := regexp.MustCompile(regexp.QuoteMeta(pkg) + `[0-9]`)
 	for _, p := range strings.Fields(paths) {
-		if i := strings.Index(p, pkg); i >= 0 && i+len(pkg) < len(p) && p[i+len(pkg)] >= '0' && p[i+len(pkg)] <= '9' {
+		if version.MatchString(p) {
 			return p
 		}
 	}

@@ -6,13 +6,13 @@ let
 
   # A file in the store, written by the init binary (no shell, no nixpkgs needed);
   # a non-empty check command runs at build time, $out being the file.
-  writeFile = key: name: mode: check: text: derivation {
+  writeFile = key: name: entry: check: text: derivation {
     inherit name text check;
     nixDockerFile = key; # names the file block in build errors
     system = builtins.currentSystem;
     builder = "${init}";
     args = [ "build-files" ];
-    entries = builtins.toJSON [ { path = ""; from = "textPath"; inherit mode; } ];
+    entries = builtins.toJSON [ entry ];
     passAsFile = [ "text" ];
   };
 
@@ -23,7 +23,7 @@ let
 
   # Generated files.
   files = {
-    "web-conf" = writeFile "web-conf" "lighttpd.conf" 292 "${pkgs.lighttpd}/bin/lighttpd -tt -f \$out -m ${pkgs.lighttpd}/lib" "server.document-root = \"${paths."www"}\"
+    "web-conf" = writeFile "web-conf" "lighttpd.conf" { path = ""; from = "textPath"; mode = 292; } "${pkgs.lighttpd}/bin/lighttpd -tt -f \$out -m ${pkgs.lighttpd}/lib" "server.document-root = \"${paths."www"}\"
 server.port = 8080
 server.username = \"nobody\"
 server.groupname = \"nogroup\"
@@ -64,16 +64,7 @@ derivation {
   group = "root:x:0:
 nogroup:x:65534:
 ";
-  image = "{
-  \"env\": [],
-  \"ports\": [
-    8080
-  ],
-  \"volumes\": [],
-  \"health\": {
-    \"start_period\": 60
-  }
-}
+  image = "{}
 ";
   nsswitch = "passwd: files
 group: files

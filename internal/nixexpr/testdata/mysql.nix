@@ -6,13 +6,13 @@ let
 
   # A file in the store, written by the init binary (no shell, no nixpkgs needed);
   # a non-empty check command runs at build time, $out being the file.
-  writeFile = key: name: mode: check: text: derivation {
+  writeFile = key: name: entry: check: text: derivation {
     inherit name text check;
     nixDockerFile = key; # names the file block in build errors
     system = builtins.currentSystem;
     builder = "${init}";
     args = [ "build-files" ];
-    entries = builtins.toJSON [ { path = ""; from = "textPath"; inherit mode; } ];
+    entries = builtins.toJSON [ entry ];
     passAsFile = [ "text" ];
   };
 
@@ -22,7 +22,7 @@ let
 
   # Generated files.
   files = {
-    "db-init" = writeFile "db-init" "mysql-init" 365 "" "#!${pkgs.busybox}/bin/sh
+    "db-init" = writeFile "db-init" "mysql-init" { path = ""; from = "textPath"; mode = 365; } "" "#!${pkgs.busybox}/bin/sh
 set -eu
 export PATH=${pkgs.busybox}/bin:\$PATH
 data=/var/lib/mysql/data
@@ -75,18 +75,7 @@ derivation {
 mysql:x:72:
 nogroup:x:65534:
 ";
-  image = "{
-  \"env\": [],
-  \"ports\": [
-    3306
-  ],
-  \"volumes\": [
-    \"/var/lib/mysql\"
-  ],
-  \"health\": {
-    \"start_period\": 60
-  }
-}
+  image = "{}
 ";
   nsswitch = "passwd: files
 group: files

@@ -6,13 +6,13 @@ let
 
   # A file in the store, written by the init binary (no shell, no nixpkgs needed);
   # a non-empty check command runs at build time, $out being the file.
-  writeFile = key: name: mode: check: text: derivation {
+  writeFile = key: name: entry: check: text: derivation {
     inherit name text check;
     nixDockerFile = key; # names the file block in build errors
     system = builtins.currentSystem;
     builder = "${init}";
     args = [ "build-files" ];
-    entries = builtins.toJSON [ { path = ""; from = "textPath"; inherit mode; } ];
+    entries = builtins.toJSON [ entry ];
     passAsFile = [ "text" ];
   };
 
@@ -24,7 +24,7 @@ let
 
   # Generated files.
   files = {
-    "proxy-conf" = writeFile "proxy-conf" "nginx.conf" 292 "${pkgs.busybox}/bin/sh -ec 'sed -E -e /^user/d -e \"s|^( *)listen [^;]*;|\\1listen unix:\$TMPDIR/check.sock;|\" \$out > \$TMPDIR/nginx.conf && exec ${pkgs.nginx}/bin/nginx -t -q -e stderr -p \$TMPDIR/ -c \$TMPDIR/nginx.conf'" "daemon off;
+    "proxy-conf" = writeFile "proxy-conf" "nginx.conf" { path = ""; from = "textPath"; mode = 292; } "${pkgs.busybox}/bin/sh -ec 'sed -E -e /^user/d -e \"s|^( *)listen [^;]*;|\\1listen unix:\$TMPDIR/check.sock;|\" \$out > \$TMPDIR/nginx.conf && exec ${pkgs.nginx}/bin/nginx -t -q -e stderr -p \$TMPDIR/ -c \$TMPDIR/nginx.conf'" "daemon off;
 user nobody nogroup;
 worker_processes 1;
 error_log stderr;
@@ -87,16 +87,7 @@ derivation {
   group = "root:x:0:
 nogroup:x:65534:
 ";
-  image = "{
-  \"env\": [],
-  \"ports\": [
-    8080
-  ],
-  \"volumes\": [],
-  \"health\": {
-    \"start_period\": 60
-  }
-}
+  image = "{}
 ";
   nsswitch = "passwd: files
 group: files

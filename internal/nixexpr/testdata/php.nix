@@ -6,13 +6,13 @@ let
 
   # A file in the store, written by the init binary (no shell, no nixpkgs needed);
   # a non-empty check command runs at build time, $out being the file.
-  writeFile = key: name: mode: check: text: derivation {
+  writeFile = key: name: entry: check: text: derivation {
     inherit name text check;
     nixDockerFile = key; # names the file block in build errors
     system = builtins.currentSystem;
     builder = "${init}";
     args = [ "build-files" ];
-    entries = builtins.toJSON [ { path = ""; from = "textPath"; inherit mode; } ];
+    entries = builtins.toJSON [ entry ];
     passAsFile = [ "text" ];
   };
 
@@ -23,7 +23,7 @@ let
 
   # Generated files.
   files = {
-    "httpd-conf" = writeFile "httpd-conf" "httpd.conf" 292 "${pkgs.apacheHttpd}/bin/httpd -t -D NIX_DOCKER_CHECK -f \$out" "ServerRoot ${pkgs.apacheHttpd}
+    "httpd-conf" = writeFile "httpd-conf" "httpd.conf" { path = ""; from = "textPath"; mode = 292; } "${pkgs.apacheHttpd}/bin/httpd -t -D NIX_DOCKER_CHECK -f \$out" "ServerRoot ${pkgs.apacheHttpd}
 ServerName localhost
 ServerAdmin admin@localhost
 Listen 8081
@@ -64,7 +64,7 @@ DirectoryIndex index.php index.html
 
 
 ";
-    "lighttpd-conf" = writeFile "lighttpd-conf" "lighttpd.conf" 292 "${pkgs.lighttpd}/bin/lighttpd -tt -f \$out -m ${pkgs.lighttpd}/lib" "server.document-root = \"${paths."www"}\"
+    "lighttpd-conf" = writeFile "lighttpd-conf" "lighttpd.conf" { path = ""; from = "textPath"; mode = 292; } "${pkgs.lighttpd}/bin/lighttpd -tt -f \$out -m ${pkgs.lighttpd}/lib" "server.document-root = \"${paths."www"}\"
 server.port = 8082
 server.username = \"nobody\"
 server.groupname = \"nogroup\"
@@ -89,7 +89,7 @@ fastcgi.server = ( \".php\" => (( \"host\" => \"127.0.0.1\", \"port\" => 9000 ))
 
 
 ";
-    "nginx-conf" = writeFile "nginx-conf" "nginx.conf" 292 "${pkgs.busybox}/bin/sh -ec 'sed -E -e /^user/d -e \"s|^( *)listen [^;]*;|\\1listen unix:\$TMPDIR/check.sock;|\" \$out > \$TMPDIR/nginx.conf && exec ${pkgs.nginx}/bin/nginx -t -q -e stderr -p \$TMPDIR/ -c \$TMPDIR/nginx.conf'" "daemon off;
+    "nginx-conf" = writeFile "nginx-conf" "nginx.conf" { path = ""; from = "textPath"; mode = 292; } "${pkgs.busybox}/bin/sh -ec 'sed -E -e /^user/d -e \"s|^( *)listen [^;]*;|\\1listen unix:\$TMPDIR/check.sock;|\" \$out > \$TMPDIR/nginx.conf && exec ${pkgs.nginx}/bin/nginx -t -q -e stderr -p \$TMPDIR/ -c \$TMPDIR/nginx.conf'" "daemon off;
 user nobody nogroup;
 worker_processes 1;
 error_log stderr;
@@ -131,7 +131,7 @@ http {
   }
 }
 ";
-    "php-conf" = writeFile "php-conf" "php-fpm.conf" 292 "${pkgs.php}/bin/php-fpm -t -y \$out -n" "[global]
+    "php-conf" = writeFile "php-conf" "php-fpm.conf" { path = ""; from = "textPath"; mode = 292; } "${pkgs.php}/bin/php-fpm -t -y \$out -n" "[global]
 error_log = /proc/self/fd/2
 daemonize = no
 log_level = notice
@@ -149,7 +149,7 @@ catch_workers_output = yes
 decorate_workers_output = no
 clear_env = no
 ";
-    "php-ini" = writeFile "php-ini" "php.ini" 292 "" "date.timezone = UTC
+    "php-ini" = writeFile "php-ini" "php.ini" { path = ""; from = "textPath"; mode = 292; } "" "date.timezone = UTC
 display_errors = Off
 log_errors = On
 error_log = /proc/self/fd/2
@@ -174,18 +174,8 @@ derivation {
 nogroup:x:65534:
 ";
   image = "{
-  \"env\": [],
-  \"ports\": [
-    8080,
-    8081,
-    8082
-  ],
-  \"volumes\": [],
   \"links\": {
     \"/usr/share/zoneinfo\": \"${pkgs.tzdata}/share/zoneinfo\"
-  },
-  \"health\": {
-    \"start_period\": 60
   }
 }
 ";

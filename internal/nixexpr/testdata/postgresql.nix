@@ -6,13 +6,13 @@ let
 
   # A file in the store, written by the init binary (no shell, no nixpkgs needed);
   # a non-empty check command runs at build time, $out being the file.
-  writeFile = key: name: mode: check: text: derivation {
+  writeFile = key: name: entry: check: text: derivation {
     inherit name text check;
     nixDockerFile = key; # names the file block in build errors
     system = builtins.currentSystem;
     builder = "${init}";
     args = [ "build-files" ];
-    entries = builtins.toJSON [ { path = ""; from = "textPath"; inherit mode; } ];
+    entries = builtins.toJSON [ entry ];
     passAsFile = [ "text" ];
   };
 
@@ -22,7 +22,7 @@ let
 
   # Generated files.
   files = {
-    "db-conf" = writeFile "db-conf" "postgresql.conf" 292 "" "listen_addresses = '*'
+    "db-conf" = writeFile "db-conf" "postgresql.conf" { path = ""; from = "textPath"; mode = 292; } "" "listen_addresses = '*'
 port = 5432
 unix_socket_directories = '/run/postgresql'
 hba_file = '${files."db-hba"}'
@@ -32,12 +32,12 @@ timezone = 'UTC'
 log_timezone = 'UTC'
 
 ";
-    "db-hba" = writeFile "db-hba" "pg_hba.conf" 292 "" "# The container's socket is reached only by docker exec: trust it.
+    "db-hba" = writeFile "db-hba" "pg_hba.conf" { path = ""; from = "textPath"; mode = 292; } "" "# The container's socket is reached only by docker exec: trust it.
 local all all trust
 # Over TCP, every role logs in with its password.
 host all all all scram-sha-256
 ";
-    "db-init" = writeFile "db-init" "postgresql-init" 365 "" "#!${pkgs.busybox}/bin/sh
+    "db-init" = writeFile "db-init" "postgresql-init" { path = ""; from = "textPath"; mode = 365; } "" "#!${pkgs.busybox}/bin/sh
 set -eu
 export PATH=${pkgs.busybox}/bin:\$PATH
 data=/var/lib/postgresql/data
@@ -84,19 +84,9 @@ postgres:x:71:
 nogroup:x:65534:
 ";
   image = "{
-  \"env\": [],
-  \"ports\": [
-    5432
-  ],
-  \"volumes\": [
-    \"/var/lib/postgresql\"
-  ],
   \"links\": {
     \"/bin/sh\": \"${pkgs.busybox}/bin/sh\",
     \"/usr/share/zoneinfo\": \"${pkgs.tzdata}/share/zoneinfo\"
-  },
-  \"health\": {
-    \"start_period\": 60
   }
 }
 ";

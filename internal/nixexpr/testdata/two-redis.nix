@@ -7,13 +7,13 @@ let
 
   # A file in the store, written by the init binary (no shell, no nixpkgs needed);
   # a non-empty check command runs at build time, $out being the file.
-  writeFile = key: name: mode: check: text: derivation {
+  writeFile = key: name: entry: check: text: derivation {
     inherit name text check;
     nixDockerFile = key; # names the file block in build errors
     system = builtins.currentSystem;
     builder = "${init}";
     args = [ "build-files" ];
-    entries = builtins.toJSON [ { path = ""; from = "textPath"; inherit mode; } ];
+    entries = builtins.toJSON [ entry ];
     passAsFile = [ "text" ];
   };
 
@@ -23,14 +23,14 @@ let
 
   # Generated files.
   files = {
-    "cache-conf" = writeFile "cache-conf" "redis.conf" 292 "" "port 6380
+    "cache-conf" = writeFile "cache-conf" "redis.conf" { path = ""; from = "textPath"; mode = 292; } "" "port 6380
 bind 0.0.0.0
 protected-mode no
 dir /var/lib/redis
 daemonize no
 logfile \"\"
 ";
-    "sessions-conf" = writeFile "sessions-conf" "redis.conf" 292 "" "port 6381
+    "sessions-conf" = writeFile "sessions-conf" "redis.conf" { path = ""; from = "textPath"; mode = 292; } "" "port 6381
 bind 0.0.0.0
 protected-mode no
 dir /var/lib/sessions
@@ -56,20 +56,7 @@ derivation {
 redis:x:6379:
 nogroup:x:65534:
 ";
-  image = "{
-  \"env\": [],
-  \"ports\": [
-    6380,
-    6381
-  ],
-  \"volumes\": [],
-  \"labels\": {
-    \"org.nix-docker.nixpkgs\": \"/repo/testdata/nixpkgs\"
-  },
-  \"health\": {
-    \"start_period\": 60
-  }
-}
+  image = "{}
 ";
   nsswitch = "passwd: files
 group: files

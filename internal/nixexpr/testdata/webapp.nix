@@ -6,13 +6,13 @@ let
 
   # A file in the store, written by the init binary (no shell, no nixpkgs needed);
   # a non-empty check command runs at build time, $out being the file.
-  writeFile = key: name: mode: check: text: derivation {
+  writeFile = key: name: entry: check: text: derivation {
     inherit name text check;
     nixDockerFile = key; # names the file block in build errors
     system = builtins.currentSystem;
     builder = "${init}";
     args = [ "build-files" ];
-    entries = builtins.toJSON [ { path = ""; from = "textPath"; inherit mode; } ];
+    entries = builtins.toJSON [ entry ];
     passAsFile = [ "text" ];
   };
 
@@ -24,14 +24,14 @@ let
 
   # Generated files.
   files = {
-    "redis-conf" = writeFile "redis-conf" "redis.conf" 292 "" "port 6379
+    "redis-conf" = writeFile "redis-conf" "redis.conf" { path = ""; from = "textPath"; mode = 292; } "" "port 6379
 bind 0.0.0.0
 protected-mode no
 dir /var/lib/redis
 daemonize no
 logfile \"\"
 ";
-    "web-conf" = writeFile "web-conf" "httpd.conf" 292 "${pkgs.apacheHttpd}/bin/httpd -t -D NIX_DOCKER_CHECK -f \$out" "ServerRoot ${pkgs.apacheHttpd}
+    "web-conf" = writeFile "web-conf" "httpd.conf" { path = ""; from = "textPath"; mode = 292; } "${pkgs.apacheHttpd}/bin/httpd -t -D NIX_DOCKER_CHECK -f \$out" "ServerRoot ${pkgs.apacheHttpd}
 ServerName localhost
 ServerAdmin admin@localhost
 Listen 80
@@ -86,20 +86,7 @@ derivation {
 redis:x:6379:
 nogroup:x:65534:
 ";
-  image = "{
-  \"env\": [
-    \"NODE_ENV=production\"
-  ],
-  \"ports\": [
-    80,
-    6379,
-    8080
-  ],
-  \"volumes\": [],
-  \"health\": {
-    \"start_period\": 60
-  }
-}
+  image = "{}
 ";
   nsswitch = "passwd: files
 group: files

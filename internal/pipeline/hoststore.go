@@ -1,4 +1,4 @@
-package build
+package pipeline
 
 import (
 	"context"
@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"github.com/nix-docker/nix-docker/internal/image"
-	"github.com/nix-docker/nix-docker/internal/nixbuild"
 	"github.com/nix-docker/nix-docker/internal/nixexpr"
-	"github.com/nix-docker/nix-docker/schema"
+	"github.com/nix-docker/nix-docker/internal/output"
+	"github.com/nix-docker/nix-docker/internal/project"
 )
 
 // HostResult is what host-store mode made.
@@ -26,91 +26,107 @@ type HostResult struct {
 // but a store path holding bin/docker-run and a metadata-only image (the
 // config and the small root filesystem layer). docker-run loads that
 // image once and runs it with the host's /nix/store mounted read-only.
-func HostStore(ctx context.Context, parser *schema.Parser, opts Options) (*HostResult, error) {
+//
+// Nix runs three times: nix-build for the system path, nix path-info for
+// its closure, nix-build for the result. The result holds the image,
+// which names the system path and is written here, so it cannot be built
+// in the same nix-build (docs/architecture.md says more).
+func HostStore(ctx context.Context, opts Options, deps Deps) (*HostResult, error) {
 	if opts.InitPath == "" {
-		return nil, fmt.Errorf("no init binary: build it with `go build -o bin/nix-docker-init ./init`, or set NIX_DOCKER_INIT")
+		return nil, errNoInit
 	}
-	system, err := Realise(ctx, parser, opts)
-	if err != nil {
-		return nil, err
-	}
-	nix := &nixbuild.Nix{Include: opts.Include, Log: opts.Log}
-	closure, err := nix.Closure(ctx, system)
-	if err != nil {
-		return nil, err
-	}
-	meta, _, err := readMetadata(system)
-	if err != nil {
-		return nil, err
-	}
-	spec, err := imageSpec(system, opts)
-	if err != nil {
-		return nil, err
-	}
-	// The store comes from the host: the image holds no store path, but
-	// its /etc links may point into the closure.
-	for _, c := range closure {
-		spec.BasePaths = append(spec.BasePaths, c.Path)
-	}
-	spec.Labels[LabelHostStore] = "true"
-	cache := opts.CacheDir
-	if cache == "" {
-		cache = DefaultCacheDir()
-	}
-	img, err := image.Build(spec, cache)
-	if err != nil {
-		return nil, fmt.Errorf("writing the metadata-only image: %w", err)
-	}
+	r := newRun(opts, deps)
+	res, err := r.hostStore(ctx)
+	return res, r.done(err)
+}
 
+func (r *run) hostStore(ctx context.Context) (*HostResult, error) {
+	p, err := r.load()
+	if err != nil {
+		return nil, err
+	}
+	expr, err := r.render(p)
+	if err != nil {
+		return nil, err
+	}
+	sys, err := r.realise(ctx, p, expr)
+	if err != nil {
+		return nil, err
+	}
+	img, err := r.writeHostImage(p, sys)
+	if err != nil {
+		return nil, err
+	}
 	dir, err := os.MkdirTemp("", "nix-docker-host-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	archive := filepath.Join(dir, "image.tar")
-	f, err := os.Create(archive)
+	if err := writeArchive(img, archive, r.opts.Tag); err != nil {
+		return nil, fmt.Errorf("writing the metadata-only image: %w", err)
+	}
+	name := "nix-docker-run"
+	if r.opts.Tag != "" {
+		name += "-" + filepath.Base(output.Repository(r.opts.Tag))
+	}
+	result, err := nixexpr.RenderHostStore(nixexpr.HostStoreOptions{
+		Name:     name,
+		InitPath: r.opts.InitPath,
+		System:   sys.System,
+		Archive:  archive,
+		Config:   string(img.Config),
+		Script:   dockerRunScript(img.ID(), p.Ports),
+	})
 	if err != nil {
 		return nil, err
 	}
+	outLink := r.opts.OutLink
+	if outLink == "" {
+		outLink = "result"
+	}
+	path, err := r.nixBuild(ctx, result, outLink)
+	if err != nil {
+		return nil, err
+	}
+	return &HostResult{System: sys.System, Result: path, OutLink: outLink, ImageID: img.ID()}, nil
+}
+
+// writeHostImage writes the metadata-only image: the config and the root
+// filesystem layer, no store path.
+func (r *run) writeHostImage(p *project.Project, sys realised) (*image.Image, error) {
+	spec, err := r.imageSpec(p, sys)
+	if err != nil {
+		return nil, err
+	}
+	// The store comes from the host: the image holds no store path, but
+	// its /etc links may point into the closure.
+	for _, c := range sys.Closure {
+		spec.BasePaths = append(spec.BasePaths, c.Path)
+	}
+	spec.Labels[LabelHostStore] = "true"
+	img, err := image.Build(spec, r.cache)
+	if err != nil {
+		return nil, fmt.Errorf("writing the metadata-only image: %w", err)
+	}
+	return img, nil
+}
+
+// writeArchive writes img as a docker-archive file, tagged tag.
+func writeArchive(img *image.Image, file, tag string) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
 	var tags []string
-	if opts.Tag != "" {
-		tags = []string{normalTag(opts.Tag)}
+	if tag != "" {
+		tags = []string{output.NormalTag(tag)}
 	}
 	_, err = img.WriteArchive(f, tags, nil)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return nil, fmt.Errorf("writing the metadata-only image: %w", err)
-	}
-	name := "nix-docker-run"
-	if opts.Tag != "" {
-		name += "-" + filepath.Base(repoName(opts.Tag))
-	}
-	expr, err := nixexpr.RenderHostStore(nixexpr.HostStoreOptions{
-		Name:     name,
-		InitPath: opts.InitPath,
-		System:   system,
-		Archive:  archive,
-		Config:   string(img.Config),
-		Script:   dockerRunScript(img.ID(), meta.Ports),
-	})
-	if err != nil {
-		return nil, err
-	}
-	file := filepath.Join(dir, "default.nix")
-	if err := os.WriteFile(file, expr, 0o644); err != nil {
-		return nil, err
-	}
-	outLink := opts.OutLink
-	if outLink == "" {
-		outLink = "result"
-	}
-	result, err := nix.Build(ctx, file, outLink)
-	if err != nil {
-		return nil, err
-	}
-	return &HostResult{System: system, Result: result, OutLink: outLink, ImageID: img.ID()}, nil
+	return err
 }
 
 // dockerRunScript is bin/docker-run. It needs a POSIX shell and the docker
@@ -121,7 +137,12 @@ func dockerRunScript(imageID string, ports []int) string {
 	for i, p := range ports {
 		ps[i] = strconv.Itoa(p)
 	}
-	return strings.NewReplacer("@ID@", imageID, "@PORTS@", strings.Join(ps, " ")).Replace(`#!/bin/sh
+	return strings.NewReplacer("@ID@", imageID, "@PORTS@", strings.Join(ps, " ")).Replace(dockerRunTemplate)
+}
+
+// dockerRunTemplate is bin/docker-run with @ID@ (the image ID) and @PORTS@
+// (the ports to publish) to fill in.
+const dockerRunTemplate = `#!/bin/sh
 # Runs a nix-docker app from this host's /nix/store (host-store mode).
 # Generated by nix-docker; the app is @system@.
 #
@@ -173,5 +194,4 @@ else
 fi
 # shellcheck disable=SC2086 # $publish is a list of words
 exec docker run -v /nix/store:/nix/store:ro $publish "$@" "$image"
-`)
-}
+`

@@ -1,4 +1,4 @@
-package build
+package pipeline
 
 import (
 	"errors"
@@ -9,13 +9,16 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/nix-docker/nix-docker/internal/contract"
 	"github.com/nix-docker/nix-docker/internal/nixbuild"
 	"github.com/nix-docker/nix-docker/internal/project"
 )
 
 var (
 	failedBuilder = regexp.MustCompile(`builder for '(/nix/store/[^']+\.drv)' failed`)
-	fileKey       = regexp.MustCompile(`\("nixDockerFile","((?:[^"\\]|\\.)*)"\)`)
+	// fileKey finds contract.FileAttr's value in a .drv file (ATerm:
+	// ("name","value") pairs).
+	fileKey = regexp.MustCompile(`\("` + regexp.QuoteMeta(contract.FileAttr) + `","((?:[^"\\]|\\.)*)"\)`)
 )
 
 // diagnose turns a failed nix-build into a diagnostic at the HCL

@@ -1,0 +1,182 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/nix-docker/nix-docker/internal/image"
+	"github.com/nix-docker/nix-docker/internal/layers"
+	"github.com/nix-docker/nix-docker/internal/nixbuild"
+	"github.com/nix-docker/nix-docker/internal/output"
+	"github.com/nix-docker/nix-docker/schema"
+)
+
+// Options is everything the command line decided about a build.
+type Options struct {
+	File      string    // the app file
+	Tag       string    // the image's name[:tag]; the name goes into LabelName
+	Include   []string  // -I entries for Nix
+	InitPath  string    // the static init binary on this host
+	MaxLayers int       // most layers in the image, base layers included; 0 means DefaultMaxLayers
+	Created   time.Time // the image's creation time (SOURCE_DATE_EPOCH)
+	// From is a base image in the engine (--from): the new image is its
+	// layers plus layers for the store paths it lacks.
+	From string
+	// OutLink is host-store mode's Nix out-link ("" means "result").
+	OutLink string
+	// Log receives progress and Nix's output; nil discards them.
+	Log io.Writer
+	// Warnings receives the app file's warnings (secrets in the image,
+	// ...) with the sources they point into; nil drops them.
+	Warnings func(hcl.Diagnostics, map[string]*hcl.File)
+}
+
+// DefaultMaxLayers is the cost model's layer count (layers.DefaultMax,
+// docs/images.md); Docker's own ceiling is 125.
+const DefaultMaxLayers = layers.DefaultMax
+
+// Deps are the outside systems a build talks to, made once per build.
+type Deps struct {
+	// Nix builds expressions and reads closures; nil means the nix
+	// command-line tools with Options.Include and Options.Log.
+	Nix Nix
+	// Engine is the Docker engine --from reads the base image from; nil
+	// when there is none.
+	Engine Engine
+	// StoreRoot is the directory holding nix/store, where the pipeline
+	// reads the system path's files and the layers' contents; "" means
+	// "/". Tests point it at a fake store.
+	StoreRoot string
+}
+
+// Nix is what the pipeline asks of Nix. *nixbuild.Nix is one.
+type Nix interface {
+	// Build realises the expression in file and returns its output path,
+	// registered as a GC root at outLink unless outLink is "".
+	Build(ctx context.Context, file, outLink string) (string, error)
+	// Closure returns the store paths path depends on, path included.
+	Closure(ctx context.Context, path string) ([]nixbuild.PathInfo, error)
+}
+
+// Result is what a build made.
+type Result struct {
+	ImageID string          // the image's ID (the config's digest)
+	Reports []output.Report // one per output, in the order given
+}
+
+// Error is a build failure; Diags holds the source-level problems, if
+// any, and Files the sources they point into, for rendering.
+type Error struct {
+	Diags hcl.Diagnostics
+	Files map[string]*hcl.File
+	Err   error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Err.Error()
+	}
+	return e.Diags.Error()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// run is one build's state: its options, the outside systems, and the
+// parser that keeps every source it read.
+type run struct {
+	opts   Options
+	nix    Nix
+	engine Engine
+	root   string
+	parser *schema.Parser
+	cache  string
+}
+
+func newRun(opts Options, deps Deps) *run {
+	r := &run{opts: opts, nix: deps.Nix, engine: deps.Engine, root: deps.StoreRoot, parser: schema.NewParser(), cache: cacheDir()}
+	if r.nix == nil {
+		r.nix = &nixbuild.Nix{Include: opts.Include, Log: opts.Log}
+	}
+	if r.root == "" {
+		r.root = "/"
+	}
+	return r
+}
+
+// done gives an *Error the parsed sources its diagnostics point into.
+func (r *run) done(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		e.Files = r.parser.Files()
+	}
+	return err
+}
+
+func (r *run) logf(format string, args ...any) {
+	if r.opts.Log != nil {
+		fmt.Fprintf(r.opts.Log, format+"\n", args...)
+	}
+}
+
+// errNoInit is the error for a build without the init binary.
+var errNoInit = errors.New("no init binary: build it with `go build -o bin/nix-docker-init ./init`, or set NIX_DOCKER_INIT")
+
+// Build runs every stage and delivers the image to outs: each output
+// gets it, then all are committed. Until the last output delivered, no
+// tag moves and no output file appears.
+func Build(ctx context.Context, opts Options, deps Deps, outs []output.Output) (*Result, error) {
+	if opts.InitPath == "" {
+		return nil, errNoInit
+	}
+	r := newRun(opts, deps)
+	res, err := r.build(ctx, outs)
+	return res, r.done(err)
+}
+
+func (r *run) build(ctx context.Context, outs []output.Output) (*Result, error) {
+	p, err := r.load()
+	if err != nil {
+		return nil, err
+	}
+	expr, err := r.render(p)
+	if err != nil {
+		return nil, err
+	}
+	sys, err := r.realise(ctx, p, expr)
+	if err != nil {
+		return nil, err
+	}
+	base, err := r.fetchBase(ctx, needsBaseLayers(outs))
+	if err != nil {
+		return nil, err
+	}
+	plan, err := r.planLayers(sys, base)
+	if err != nil {
+		return nil, err
+	}
+	img, err := r.writeImage(p, sys, base, plan)
+	if err != nil {
+		return nil, err
+	}
+	reports, err := deliver(ctx, img, outs)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{ImageID: img.ID(), Reports: reports}, nil
+}
+
+// cacheDir is where layer tars are kept between builds, the base image's
+// among them.
+func cacheDir() string {
+	if d, err := image.DefaultCacheDir(); err == nil {
+		return d
+	}
+	return filepath.Join(os.TempDir(), "nix-docker-layers")
+}

@@ -1,0 +1,281 @@
+package pipeline
+
+import (
+	"archive/tar"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/nix-docker/nix-docker/internal/contract"
+	"github.com/nix-docker/nix-docker/internal/nixbuild"
+	"github.com/nix-docker/nix-docker/internal/output"
+)
+
+// appHCL is the app of these tests: settings that go straight to the
+// image config (ports, volumes, readiness), and an environment variable
+// that names a store path and so goes through Nix.
+const appHCL = `image {
+  ports   = [8080]
+  volumes = ["/data"]
+  env     = { PLAIN = "yes", TOOL = "${pkgs.hello}/bin/hello" }
+}
+service "app" {
+  command = "/bin/sleep 100"
+  ready { tcp = 8080 }
+}
+`
+
+// setup writes app.hcl into a temp dir (and gives the layer cache one of
+// its own) and returns its options and a fake Nix.
+func setup(t *testing.T, src string) (Options, *fakeNix) {
+	t.Helper()
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	dir := t.TempDir()
+	file := filepath.Join(dir, "app.hcl")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	nix := newFakeNix(t)
+	nix.meta = contract.Metadata{Env: map[string]string{"TOOL": storePath('h', "hello") + "/bin/hello"}}
+	return Options{File: file, Tag: "user/app:v1", InitPath: "/host/nix-docker-init"}, nix
+}
+
+// files are the file outputs of a test: a docker-archive and an OCI
+// layout in a directory of their own.
+type files struct{ dir, archive, oci string }
+
+func fileOutputs(t *testing.T) (files, []output.Output) {
+	t.Helper()
+	f := files{dir: t.TempDir()}
+	f.archive, f.oci = filepath.Join(f.dir, "image.tar"), filepath.Join(f.dir, "oci")
+	a, err := output.NewArchive(f.archive, "user/app:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, []output.Output{a, output.NewOCI(f.oci, "user/app:v1")}
+}
+
+// left lists what the outputs left in their directory.
+func (f files) left(t *testing.T) []string {
+	t.Helper()
+	ents, err := os.ReadDir(f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// config reads the image config out of the docker-archive.
+func config(t *testing.T, archive string) map[string]any {
+	t.Helper()
+	f, err := os.Open(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("no config in %s: %v", archive, err)
+		}
+		if strings.HasSuffix(h.Name, ".json") && h.Name != "manifest.json" {
+			var cfg struct{ Config map[string]any }
+			if err := json.NewDecoder(tr).Decode(&cfg); err != nil {
+				t.Fatal(err)
+			}
+			return cfg.Config
+		}
+	}
+}
+
+// TestBuild runs every stage with fakes and writes both file outputs:
+// Nix runs once to build and once to read the closure; settings without
+// store paths reach the config from the project, the one with a store
+// path from what Nix resolved.
+func TestBuild(t *testing.T) {
+	opts, nix := setup(t, appHCL)
+	f, outs := fileOutputs(t)
+	res, err := Build(context.Background(), opts, Deps{Nix: nix, StoreRoot: nix.root}, outs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(nix.builds, []string{"system"}) || nix.closures != 1 {
+		t.Errorf("Nix calls: builds %v, closures %d; want one build of the system and one closure", nix.builds, nix.closures)
+	}
+	if len(res.Reports) != 2 || res.Reports[0].Output != "docker-archive" || res.Reports[1].Output != "oci" || res.Reports[0].ImageID != res.ImageID {
+		t.Errorf("reports %+v, want the archive's and the layout's, for image %s", res.Reports, res.ImageID)
+	}
+	if got := f.left(t); !slices.Equal(got, []string{"image.tar", "oci"}) {
+		t.Errorf("outputs left %v, want image.tar and oci only", got)
+	}
+	if _, err := os.Stat(filepath.Join(f.oci, "index.json")); err != nil {
+		t.Error(err)
+	}
+	cfg := config(t, f.archive)
+	env, _ := json.Marshal(cfg["Env"])
+	wantEnv := `["PATH=/usr/bin:/bin","PLAIN=yes","TOOL=` + nix.meta.Env["TOOL"] + `"]`
+	if string(env) != wantEnv {
+		t.Errorf("Env = %s, want %s", env, wantEnv)
+	}
+	for key, want := range map[string]string{
+		"ExposedPorts": `{"8080/tcp":{}}`,
+		"Volumes":      `{"/data":{}}`,
+		"Entrypoint":   `["` + initPath + `","` + systemPath + `/runspec.json"]`,
+	} {
+		if got, _ := json.Marshal(cfg[key]); string(got) != want {
+			t.Errorf("%s = %s, want %s", key, got, want)
+		}
+	}
+	if hc, _ := cfg["Healthcheck"].(map[string]any); hc == nil || hc["StartPeriod"] != 60e9 {
+		t.Errorf("Healthcheck = %v, want one with the ready timeout as start period", cfg["Healthcheck"])
+	}
+	labels, _ := cfg["Labels"].(map[string]any)
+	if labels[LabelName] != "user/app" || labels[LabelStorePaths] != strings.Join([]string{initPath, libPath, systemPath}, "\n") {
+		t.Errorf("labels %v", labels)
+	}
+}
+
+// TestBuildFailure fails each stage in turn: the error comes back, no tag
+// moves, and no output file or directory (or temporary one) is left.
+func TestBuildFailure(t *testing.T) {
+	cases := []struct {
+		stage string
+		app   string
+		setup func(*Options, *fakeNix, *fakeEngine)
+		want  string
+	}{
+		{stage: "load", app: "service \"x\" {\n  command = 42\n}\n", want: "Incorrect value type"},
+		// Render fails only on what Nix strings cannot carry (NUL bytes),
+		// which loading refuses first.
+		{stage: "load-nul", app: "image {\n  env = { A = \"\\u0000\" }\n}\nservice \"x\" {\n  command = \"/bin/true\"\n}\n", want: "NUL byte"},
+		{stage: "realise", setup: func(_ *Options, n *fakeNix, _ *fakeEngine) {
+			n.failWith = &nixbuild.BuildError{Output: "error: builder failed", Err: errors.New("exit status 1")}
+		}, want: "builder failed"},
+		{stage: "plan", setup: func(o *Options, _ *fakeNix, e *fakeEngine) { o.From, o.MaxLayers = "base", 2 }, want: "no room is left"},
+		{stage: "write", setup: func(_ *Options, n *fakeNix, _ *fakeEngine) { n.missing = storePath('m', "gone") }, want: "writing image"},
+		{stage: "deliver", setup: func(_ *Options, _ *fakeNix, e *fakeEngine) { e.failLoad = true }, want: "refused the archive"},
+	}
+	for _, c := range cases {
+		t.Run(c.stage, func(t *testing.T) {
+			app := c.app
+			if app == "" {
+				app = appHCL
+			}
+			opts, nix := setup(t, app)
+			engine := newFakeEngine()
+			engine.addBase(t, "base", true)
+			if c.setup != nil {
+				c.setup(&opts, nix, engine)
+			}
+			f, outs := fileOutputs(t)
+			// The engine last: the files are delivered when it fails.
+			outs = append(outs, output.NewEngine(engine, opts.Tag, nil))
+			res, err := Build(context.Background(), opts, Deps{Nix: nix, Engine: engine, StoreRoot: nix.root}, outs)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Build = %v, %v; want an error saying %q", res, err, c.want)
+			}
+			if len(engine.tags) != 0 {
+				t.Errorf("tags moved: %v", engine.tags)
+			}
+			if got := f.left(t); len(got) != 0 {
+				t.Errorf("outputs left %v, want nothing", got)
+			}
+			load := strings.HasPrefix(c.stage, "load")
+			if load && len(nix.builds) != 0 {
+				t.Errorf("Nix ran (%v) on a file that does not load", nix.builds)
+			}
+			var pe *Error
+			if load && (!errors.As(err, &pe) || pe.Files[opts.File] == nil) {
+				t.Errorf("load error %v carries no source to show", err)
+			}
+		})
+	}
+}
+
+// TestFrom checks that --from asks the engine only what the build needs:
+// with the store-paths label and only the engine to load into, an
+// inspect; the layer tars only for an output that writes them (once:
+// then they are cached), or when the label is missing.
+func TestFrom(t *testing.T) {
+	cases := []struct {
+		name  string
+		label bool
+		files bool // file outputs too
+		runs  int
+		saves int
+	}{
+		{name: "label, engine only", label: true, runs: 1, saves: 0},
+		{name: "label, archive and layout", label: true, files: true, runs: 2, saves: 1},
+		{name: "no label", label: false, runs: 1, saves: 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			opts, nix := setup(t, appHCL)
+			opts.From = "base"
+			engine := newFakeEngine()
+			engine.addBase(t, "base", c.label)
+			for i := 0; i < c.runs; i++ {
+				var outs []output.Output
+				if c.files {
+					_, outs = fileOutputs(t)
+				}
+				outs = append(outs, output.NewEngine(engine, opts.Tag, []string{opts.From}))
+				if _, err := Build(context.Background(), opts, Deps{Nix: nix, Engine: engine, StoreRoot: nix.root}, outs); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if engine.saves != c.saves {
+				t.Errorf("%d image saves over %d builds, want %d", engine.saves, c.runs, c.saves)
+			}
+			for _, ref := range engine.inspects {
+				if ref != "base" && ref != opts.Tag && !strings.HasPrefix(ref, "sha256:") {
+					t.Errorf("inspected %q, which the build does not need", ref)
+				}
+			}
+			if !slices.Equal(engine.tags, slices.Repeat([]string{opts.Tag}, c.runs)) {
+				t.Errorf("tags %v, want %s once per build", engine.tags, opts.Tag)
+			}
+		})
+	}
+}
+
+// TestHostStore: host-store mode runs nix-build for the system and for
+// the result, and reads the closure once.
+func TestHostStore(t *testing.T) {
+	opts, nix := setup(t, appHCL)
+	opts.OutLink = filepath.Join(t.TempDir(), "result")
+	res, err := HostStore(context.Background(), opts, Deps{Nix: nix, StoreRoot: nix.root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(nix.builds, []string{"system", "result"}) || nix.closures != 1 {
+		t.Errorf("Nix calls: builds %v, closures %d; want the system, then the result, and one closure", nix.builds, nix.closures)
+	}
+	if res.System != systemPath || res.Result != resultPath || !strings.HasPrefix(res.ImageID, "sha256:") {
+		t.Errorf("HostStore = %+v", res)
+	}
+}
+
+// TestRootEntries keeps the root entries sorted, links and their parents
+// included, whatever the map order.
+func TestRootEntries(t *testing.T) {
+	entries := withLinks(rootEntries(systemPath), map[string]string{"/bin/sh": "/x/sh", "/usr/bin/env": "/x/env", "/a": "b"})
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Path)
+	}
+	want := []string{"/a", "/bin", "/bin/sh", "/etc", "/etc/group", "/etc/nsswitch.conf", "/etc/passwd", "/run", "/tmp", "/usr", "/usr/bin", "/usr/bin/env"}
+	if !slices.Equal(got, want) {
+		t.Errorf("entries %v, want %v", got, want)
+	}
+}

@@ -1,0 +1,6 @@
+image {
+  env = { A = "\u0000" } # ERROR: Invalid string
+}
+service "x" {
+  command = "/bin/true"
+}
