@@ -31,11 +31,13 @@ dir /var/lib/redis
 daemonize no
 logfile \"\"
 ";
-    "web-conf" = writeFile "web-conf" "httpd.conf" { path = ""; from = "textPath"; mode = 292; } "${pkgs.apacheHttpd}/bin/httpd -t -f \$out" "ServerRoot ${pkgs.apacheHttpd}
+    "web-conf" = writeFile "web-conf" "httpd.conf" { path = ""; from = "textPath"; mode = 292; } "${pkgs.apacheHttpd}/bin/httpd -t -D NIX_DOCKER_CHECK -f \$out" "ServerRoot ${pkgs.apacheHttpd}
 ServerName localhost
 ServerAdmin admin@localhost
 Listen 80
-DefaultRuntimeDir /run
+<IfDefine !NIX_DOCKER_CHECK>
+  DefaultRuntimeDir /run
+</IfDefine>
 PidFile /run/httpd-web.pid
 
 LoadModule mpm_event_module modules/mod_mpm_event.so
