@@ -1,9 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"syscall"
@@ -58,11 +58,23 @@ func listenControl(path string, sup *supervise.Supervisor) (net.Listener, error)
 	return l, nil
 }
 
+// A request must arrive within ctlReadTimeout and fit in ctlMaxRequest
+// bytes; the reply must be taken within ctlWriteTimeout.
+const (
+	ctlReadTimeout  = 5 * time.Second
+	ctlWriteTimeout = 5 * time.Second
+	ctlMaxRequest   = 4 << 10
+)
+
 func serveControl(c net.Conn, sup *supervise.Supervisor) {
 	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(ctlReadTimeout))
 	var req ctlRequest
-	if err := json.NewDecoder(bufio.NewReader(c)).Decode(&req); err != nil {
-		json.NewEncoder(c).Encode(ctlReply{Error: "bad request: " + err.Error()})
+	dec := json.NewDecoder(io.LimitReader(c, ctlMaxRequest))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		c.SetWriteDeadline(time.Now().Add(ctlWriteTimeout))
+		json.NewEncoder(c).Encode(ctlReply{Error: fmt.Sprintf("bad request (at most %d bytes of JSON within %s): %v", ctlMaxRequest, ctlReadTimeout, err)})
 		return
 	}
 	out, err := sup.Control(req.Op, req.Name, req.Signal)
@@ -70,6 +82,7 @@ func serveControl(c net.Conn, sup *supervise.Supervisor) {
 	if err != nil {
 		rep.Error = err.Error()
 	}
+	c.SetWriteDeadline(time.Now().Add(ctlWriteTimeout))
 	json.NewEncoder(c).Encode(rep)
 }
 
