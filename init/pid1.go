@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"slices"
 	"syscall"
 	"time"
@@ -25,7 +26,13 @@ var stopSignals = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT}
 // logs them and carries on.
 var ignoredSignals = []os.Signal{syscall.SIGABRT, syscall.SIGTRAP, syscall.SIGSYS, syscall.Signal(0x10) /* SIGSTKFLT */}
 
+// gcPercent keeps the init's heap small: its live data is a few hundred
+// kB, and the Go default (100) lets the heap grow to 4 MB before the first
+// collection, which doubled the RSS of a service restarted a thousand times.
+const gcPercent = 25
+
 func runInit(path string) int {
+	debug.SetGCPercent(gcPercent)
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, append(append([]os.Signal{syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2}, stopSignals...), ignoredSignals...)...)
 	// A closed stdout must not kill the init; the handler is reset in

@@ -44,6 +44,15 @@ func (o *Output) write(lines []byte) {
 	o.mu.Unlock()
 }
 
+// appendCut appends line in pieces of at most MaxLine bytes.
+func appendCut(b []byte, prefix string, line []byte) []byte {
+	for len(line) > MaxLine {
+		b = appendLine(b, prefix, line[:MaxLine])
+		line = line[MaxLine:]
+	}
+	return appendLine(b, prefix, line)
+}
+
 func appendLine(b []byte, prefix string, line []byte) []byte {
 	b = append(b, prefix...)
 	b = append(b, line...)
@@ -54,8 +63,27 @@ func appendLine(b []byte, prefix string, line []byte) []byte {
 // the complete lines of each read in one write. A last line without a
 // newline is written with one.
 func copyLines(out *Output, prefix string, r io.Reader) {
-	chunk := make([]byte, readChunk)
-	var pending, batch []byte // a line's start; the lines to write
+	chunk, batch := buffers.Get().(*[]byte), buffers.Get().(*[]byte)
+	defer func() {
+		buffers.Put(chunk)
+		if cap(*batch) <= 4*readChunk {
+			buffers.Put(batch)
+		}
+	}()
+	copyLinesWith(out, prefix, r, (*chunk)[:readChunk], batch)
+}
+
+// buffers holds the read and write buffers of copyLines, so that a
+// service restarted over and over does not make garbage.
+var buffers = sync.Pool{New: func() any {
+	b := make([]byte, readChunk, 2*readChunk)
+	return &b
+}}
+
+func copyLinesWith(out *Output, prefix string, r io.Reader, chunk []byte, batchp *[]byte) {
+	batch := (*batchp)[:0]
+	defer func() { *batchp = batch }()
+	var pending []byte // a line's start
 	for {
 		n, err := r.Read(chunk)
 		data := chunk[:n]
@@ -68,14 +96,14 @@ func copyLines(out *Output, prefix string, r io.Reader) {
 			}
 			if len(pending) > 0 {
 				pending = append(pending, data[:i]...)
-				batch = appendLine(batch, prefix, pending)
+				batch = appendCut(batch, prefix, pending)
 				pending = pending[:0]
 			} else {
-				batch = appendLine(batch, prefix, data[:i])
+				batch = appendCut(batch, prefix, data[:i])
 			}
 			data = data[i+1:]
 		}
-		for len(pending) >= MaxLine {
+		for len(pending) > MaxLine {
 			batch = appendLine(batch, prefix, pending[:MaxLine])
 			pending = append(pending[:0], pending[MaxLine:]...)
 		}
@@ -90,7 +118,7 @@ func copyLines(out *Output, prefix string, r io.Reader) {
 		}
 		// Do not keep a long line's buffers for the life of the reader.
 		if cap(batch) > 4*readChunk {
-			batch = nil
+			batch = make([]byte, 0, 2*readChunk)
 		}
 		if len(pending) == 0 && cap(pending) > 4*readChunk {
 			pending = nil

@@ -11,9 +11,10 @@ const (
 	// killGrace bounds the wait for a process group after KILL; a process
 	// stuck in the kernel is then left behind with a warning.
 	killGrace = 5 * time.Second
-	// outputDrain is how long a service's pipes are still read once its
-	// process group is gone (or, with leavechildren, its main process),
-	// before what is left in them is read and they are closed.
+	// outputDrain is how long the pipes of a service with leavechildren
+	// (or of a readiness command) are still read once its main process has
+	// exited, before what is left in them is read and they are closed. A
+	// service's pipes are closed as soon as its process group is gone.
 	outputDrain = 100 * time.Millisecond
 	// groupPoll is how often an emptying process group is looked at when
 	// no process exits meanwhile (one that leaves the group leaves no
@@ -41,21 +42,8 @@ func (s *service) start(cmdline, prefix string) (*process, error) {
 	if err != nil {
 		return nil, err
 	}
-	extra := map[string]string{}
-	sys := &syscall.SysProcAttr{Setpgid: true}
-	if s.spec.User != "" {
-		u := s.sup.users[s.spec.User]
-		groups := make([]uint32, len(u.Groups))
-		for i, g := range u.Groups {
-			groups[i] = uint32(g)
-		}
-		sys.Credential = &syscall.Credential{Uid: uint32(u.UID), Gid: uint32(u.GID), Groups: groups}
-		extra["HOME"], extra["USER"], extra["LOGNAME"] = u.Home, u.Name, u.Name
-	}
-	for k, v := range s.spec.Environment {
-		extra[k] = v
-	}
-	env := mergeEnv(s.sup.opts.Env, extra)
+	sys := &syscall.SysProcAttr{Setpgid: true, Credential: s.cred}
+	env := s.env
 	path := envValue(env, "PATH")
 	if path == "" {
 		path = "/usr/local/bin:/usr/bin:/bin"
@@ -89,6 +77,26 @@ func (s *service) start(cmdline, prefix string) (*process, error) {
 		return nil, fmt.Errorf("%s%s: %w", argv0, where, err)
 	}
 	return &process{pid: pid, exited: ch, out: out}, nil
+}
+
+// environment returns the service's environment and credentials, the
+// same for every process it starts.
+func (s *service) environment() ([]string, *syscall.Credential) {
+	extra := map[string]string{}
+	var cred *syscall.Credential
+	if s.spec.User != "" {
+		u := s.sup.users[s.spec.User]
+		groups := make([]uint32, len(u.Groups))
+		for i, g := range u.Groups {
+			groups[i] = uint32(g)
+		}
+		cred = &syscall.Credential{Uid: uint32(u.UID), Gid: uint32(u.GID), Groups: groups}
+		extra["HOME"], extra["USER"], extra["LOGNAME"] = u.Home, u.Name, u.Name
+	}
+	for k, v := range s.spec.Environment {
+		extra[k] = v
+	}
+	return mergeEnv(s.sup.opts.Env, extra), cred
 }
 
 // signal sends sig to the main process, or to its whole group.

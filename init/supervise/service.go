@@ -53,6 +53,11 @@ type service struct {
 	deps       []*service // the services it starts after
 	dependants []*service // the services that start after it
 
+	// env and cred are the environment and credentials of every process
+	// the service starts.
+	env  []string
+	cred *syscall.Credential
+
 	readyOnce sync.Once
 	ready     chan struct{} // closed when first ready (one-shot: exited well)
 	cmds      chan command
@@ -428,7 +433,11 @@ func (s *service) finishExit() {
 	m := &s.m
 	p := m.proc
 	p.endWatch()
-	p.out.drain(outputDrain)
+	if s.spec.LeaveChildren {
+		p.out.drain(outputDrain)
+	} else {
+		p.out.drain(0) // the group is gone: all it wrote is in the pipes
+	}
 	m.proc, m.deadline, m.groupGone, m.killed = nil, nil, nil, false
 	ws := p.status
 	s.mu.Lock()

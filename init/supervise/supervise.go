@@ -93,7 +93,9 @@ func New(sp *runspec.Spec, opts Options) (*Supervisor, error) {
 				return nil, fmt.Errorf("service %q: signals: %w", rs.Name, err)
 			}
 		}
-		s.byName[rs.Name] = newService(s, rs, stopSig)
+		svc := newService(s, rs, stopSig)
+		svc.env, svc.cred = svc.environment()
+		s.byName[rs.Name] = svc
 	}
 	for _, n := range order {
 		svc := s.byName[n]

@@ -6,7 +6,6 @@ import (
 	"time"
 )
 
-
 func TestStartOrder(t *testing.T) {
 	sp := &Spec{Version: Version, Services: []Service{
 		{Name: "web", Command: "x"},
