@@ -63,22 +63,23 @@ func appendLine(b []byte, prefix string, line []byte) []byte {
 // the complete lines of each read in one write. A last line without a
 // newline is written with one.
 func copyLines(out *Output, prefix string, r io.Reader) {
-	chunk, batch := buffers.Get().(*[]byte), buffers.Get().(*[]byte)
+	chunk, batch := chunks.Get().(*[]byte), batches.Get().(*[]byte)
 	defer func() {
-		buffers.Put(chunk)
+		chunks.Put(chunk)
 		if cap(*batch) <= 4*readChunk {
-			buffers.Put(batch)
+			batches.Put(batch)
 		}
 	}()
-	copyLinesWith(out, prefix, r, (*chunk)[:readChunk], batch)
+	copyLinesWith(out, prefix, r, *chunk, batch)
 }
 
-// buffers holds the read and write buffers of copyLines, so that a
-// service restarted over and over does not make garbage.
-var buffers = sync.Pool{New: func() any {
-	b := make([]byte, readChunk, 2*readChunk)
-	return &b
-}}
+// chunks and batches hold the read and write buffers of copyLines, so
+// that a service restarted over and over does not make garbage. A batch
+// grows to what a service writes at once.
+var (
+	chunks  = sync.Pool{New: func() any { b := make([]byte, readChunk); return &b }}
+	batches = sync.Pool{New: func() any { return new([]byte) }}
+)
 
 func copyLinesWith(out *Output, prefix string, r io.Reader, chunk []byte, batchp *[]byte) {
 	batch := (*batchp)[:0]
@@ -118,7 +119,7 @@ func copyLinesWith(out *Output, prefix string, r io.Reader, chunk []byte, batchp
 		}
 		// Do not keep a long line's buffers for the life of the reader.
 		if cap(batch) > 4*readChunk {
-			batch = make([]byte, 0, 2*readChunk)
+			batch = nil
 		}
 		if len(pending) == 0 && cap(pending) > 4*readChunk {
 			pending = nil
