@@ -251,7 +251,7 @@ if ((soak)); then
 	span=$(docker exec "$c" sh -c 'head -1 /tmp/starts; tail -1 /tmp/starts' | awk 'NR == 1 {a = $1} NR == 2 {print $1 - a}')
 	state=$(NIX_DOCKER_INIT_SOCKET="$tmp/sock-crashloop/ctl.sock" "$tmp/nix-docker-init" ctl status | awk '{print $2}')
 	lines=$(docker logs "$c" 2>&1 | wc -l)
-	rate=$(awk -v n="$((n - 1))" -v s="$span" 'BEGIN {printf "%.1f", s > 0 ? n / s : 999}')
+	rate=$(awk -v n="$((n - 1))" -v s="$span" 'BEGIN {printf "%.1f", (s > 0 ? n / s : 999)}')
 	printf 'soak, 0-second crash loop with the default restart options:\n'
 	printf '  %d starts in %s s from the first to the last (%s restarts/s), state %s, init CPU %.2f s, %d log lines\n' \
 		"$n" "$span" "$rate" "$state" "$(awk -v u=$((u1 - u0)) -v h="$hz" 'BEGIN {print u / h}')" "$lines"
