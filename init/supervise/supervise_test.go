@@ -207,7 +207,7 @@ func TestReadinessOrder(t *testing.T) {
 		{Name: "app", Command: "sleep 100", After: []string{"db"}, StartSecs: intp(0)},
 		{Name: "web", Command: "sleep 100", After: []string{"app"}, StartSecs: intp(0)},
 	}})
-	h.waitState(t, 10*time.Second, "web", Running)
+	h.waitState(t, 30*time.Second, "web", Running)
 	dbReady := h.find(`^init \| db: ready$`)
 	appStart := h.out.find(`^init \| app: started`)
 	if len(dbReady) != 1 || len(appStart) != 1 {
@@ -234,7 +234,7 @@ func TestReadyCommand(t *testing.T) {
 			Ready: &runspec.Ready{Command: "test -f " + flag, Timeout: 10}},
 		{Name: "app", Command: "sleep 100", After: []string{"db"}, StartSecs: intp(0)},
 	}})
-	h.waitState(t, 10*time.Second, "app", Running)
+	h.waitState(t, 30*time.Second, "app", Running)
 	if n := len(h.find(`app: started`)); n != 1 {
 		t.Errorf("app started %d times, want 1", n)
 	}
@@ -251,7 +251,7 @@ func TestReadyTimeout(t *testing.T) {
 			Ready: &runspec.Ready{TCP: port, Timeout: 1}},
 		{Name: "app", Command: "sleep 100", After: []string{"db"}},
 	}})
-	h.waitState(t, 5*time.Second, "db", Fatal)
+	h.waitState(t, 30*time.Second, "db", Fatal)
 	if h.out.index(`db: not ready after 1s, stopping it`) < 0 {
 		t.Errorf("no line saying db was not ready in time")
 	}
@@ -276,11 +276,11 @@ func TestRestartMatrix(t *testing.T) {
 				}}})
 				starts := func() int { return len(h.find(`^init \| s: (started|.*restarted) \(pid`)) }
 				if restart {
-					waitFor(t, 10*time.Second, "two restarts", func() bool { return starts() >= 3 })
+					waitFor(t, 30*time.Second, "two restarts", func() bool { return starts() >= 3 })
 					return
 				}
 				// The exit line of a run that is not restarted is final.
-				waitFor(t, 10*time.Second, "the exit", func() bool { return h.out.index(`^init \| s: exited \(exit \d, \w+\)$`) >= 0 })
+				waitFor(t, 30*time.Second, "the exit", func() bool { return h.out.index(`^init \| s: exited \(exit \d, \w+\)$`) >= 0 })
 				if n := starts(); n != 1 {
 					t.Errorf("started %d times, want 1", n)
 				}
@@ -298,7 +298,7 @@ func TestRestartMatrix(t *testing.T) {
 			Name: "s", Command: "/bin/true", Autorestart: runspec.RestartNever,
 			StartSecs: intp(1), StartRetries: intp(1),
 		}}})
-		h.waitState(t, 10*time.Second, "s", Fatal)
+		h.waitState(t, 30*time.Second, "s", Fatal)
 		if n := len(h.find(`s: started`)); n != 2 {
 			t.Errorf("started %d times, want 2 (startretries=1)", n)
 		}
@@ -460,7 +460,7 @@ func TestCriticalExitCodes(t *testing.T) {
 				if f.Code != tc.code {
 					t.Errorf("code %d, want %d", f.Code, tc.code)
 				}
-			case <-time.After(5 * time.Second):
+			case <-time.After(30 * time.Second):
 				t.Fatal("no critical failure")
 			}
 		})
@@ -476,8 +476,8 @@ func TestOneShot(t *testing.T) {
 		{Name: "bad", Command: "/bin/sh -c 'exit 5'", OneShot: true},
 		{Name: "never", Command: "sleep 100", After: []string{"bad"}},
 	}})
-	h.waitState(t, 10*time.Second, "app", Running)
-	h.waitState(t, 10*time.Second, "bad", Fatal)
+	h.waitState(t, 30*time.Second, "app", Running)
+	h.waitState(t, 30*time.Second, "bad", Fatal)
 	// bad is FATAL for good, so never waits for good.
 	st := h.sup.Status()
 	if st["setup"] != Exited || st["app"] != Running || st["never"] != Waiting {
@@ -502,7 +502,7 @@ func TestStopOrder(t *testing.T) {
 		{Name: "b", Command: trapTerm("0"), After: []string{"a"}, StartSecs: intp(0)},
 		{Name: "c", Command: trapTerm("0"), After: []string{"b"}, StartSecs: intp(0)},
 	}})
-	waitFor(t, 10*time.Second, "c up", func() bool { return h.out.index(`^c \| up$`) >= 0 })
+	waitFor(t, 30*time.Second, "c up", func() bool { return h.out.index(`^c \| up$`) >= 0 })
 	h.sup.StopAll()
 	for _, pair := range [][2]string{{"c", "b"}, {"b", "a"}} {
 		stopped := h.out.index(`^init \| ` + pair[0] + `: stopped \(exit 0\)$`)
@@ -525,7 +525,7 @@ func TestStopParallel(t *testing.T) {
 		{Name: "x", Command: trapTerm("0.5"), After: []string{"db"}, StartSecs: intp(0)},
 		{Name: "y", Command: trapTerm("0.5"), After: []string{"db"}, StartSecs: intp(0)},
 	}})
-	waitFor(t, 10*time.Second, "x and y up", func() bool {
+	waitFor(t, 30*time.Second, "x and y up", func() bool {
 		return h.out.index(`^x \| up$`) >= 0 && h.out.index(`^y \| up$`) >= 0
 	})
 	h.sup.StopAll()
@@ -553,10 +553,10 @@ func TestKillAll(t *testing.T) {
 		Name: "stubborn", Command: `/bin/sh -c 'trap "" TERM; echo up; while :; do sleep 0.05; done'`,
 		StartSecs: intp(0), StopWaitSecs: intp(300),
 	}}})
-	waitFor(t, 10*time.Second, "up", func() bool { return h.out.index(`stubborn \| up`) >= 0 })
+	waitFor(t, 30*time.Second, "up", func() bool { return h.out.index(`stubborn \| up`) >= 0 })
 	done := make(chan struct{})
 	go func() { h.sup.StopAll(); close(done) }()
-	waitFor(t, 10*time.Second, "stopping", func() bool { return h.out.index(`^init \| stopping stubborn$`) >= 0 })
+	waitFor(t, 30*time.Second, "stopping", func() bool { return h.out.index(`^init \| stopping stubborn$`) >= 0 })
 	h.sup.KillAll()
 	select {
 	case <-done:
@@ -574,7 +574,7 @@ func TestGroupKillAtStopWaitSecs(t *testing.T) {
 		Name: "stubborn", Command: `/bin/sh -c 'trap "" TERM; sleep 1000 & sleep 1000 & echo up; wait; wait'`,
 		StartSecs: intp(0), StopWaitSecs: intp(1),
 	}}})
-	waitFor(t, 10*time.Second, "up", func() bool { return h.out.index(`stubborn \| up`) >= 0 })
+	waitFor(t, 30*time.Second, "up", func() bool { return h.out.index(`stubborn \| up`) >= 0 })
 	h.sup.order[0].mu.Lock()
 	pgid := h.sup.order[0].pid
 	h.sup.order[0].mu.Unlock()
@@ -620,7 +620,7 @@ func TestGroupCleanup(t *testing.T) {
 				Name: "s", Command: "/bin/sh -c '" + c.child + "; exit 3' sh " + pidFile,
 				StartSecs: intp(0), Autorestart: runspec.RestartNever, StopWaitSecs: intp(1), LeaveChildren: c.leave,
 			}}})
-			waitFor(t, 10*time.Second, "the exit", func() bool { return h.out.index(`^init \| s: exited \(exit 3, unexpected\)$`) >= 0 })
+			waitFor(t, 30*time.Second, "the exit", func() bool { return h.out.index(`^init \| s: exited \(exit 3, unexpected\)$`) >= 0 })
 			pid, err := strconv.Atoi(strings.TrimSpace(strings.Join(lines(pidFile), "")))
 			if err != nil {
 				t.Fatalf("child pid: %v", err)
@@ -664,7 +664,7 @@ func TestReadersEnd(t *testing.T) {
 	if _, err := h.sup.Control("stop", "leaver", ""); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the readers to end", func() bool { return h.sup.readers.Load() == 0 })
+	waitFor(t, 30*time.Second, "the readers to end", func() bool { return h.sup.readers.Load() == 0 })
 	if after := fds(); after > before+2 {
 		t.Errorf("%d descriptors after %d restarts, %d before", after, len(lines(starts)), before)
 	}
@@ -712,7 +712,7 @@ func TestControlNotBlockedByOutput(t *testing.T) {
 	// logs, and that needs a reader.
 	t.Cleanup(func() { go io.Copy(io.Discard, r) })
 	// The loop is stuck too, logging "started": the log path is blocked.
-	waitFor(t, 10*time.Second, "flood started", func() bool { return h.sup.Status()["flood"] != Stopped })
+	waitFor(t, 30*time.Second, "flood started", func() bool { return h.sup.Status()["flood"] != Stopped })
 	for range 20 {
 		done := make(chan string, 1)
 		go func() {
@@ -758,11 +758,11 @@ func TestOrphansReaped(t *testing.T) {
 		Name: "forker", Command: `/bin/sh -c 'i=0; while [ $i -lt 100 ]; do (sleep 0.1 &); i=$((i+1)); done; echo forked; exec sleep 100'`,
 		StartSecs: intp(0),
 	}}})
-	waitFor(t, 10*time.Second, "forked", func() bool { return h.out.index(`forker \| forked`) >= 0 })
-	waitFor(t, 10*time.Second, "100 orphans reaped", func() bool { return reaper.Orphans()-before >= 100 })
+	waitFor(t, 30*time.Second, "forked", func() bool { return h.out.index(`forker \| forked`) >= 0 })
+	waitFor(t, 30*time.Second, "100 orphans reaped", func() bool { return reaper.Orphans()-before >= 100 })
 	// The reaper collects each orphan soon after it exits: poll until no
 	// zombie is left.
-	waitFor(t, 10*time.Second, "no zombies", func() bool { return len(zombies(t)) == 0 })
+	waitFor(t, 30*time.Second, "no zombies", func() bool { return len(zombies(t)) == 0 })
 }
 
 func TestLogLines(t *testing.T) {
@@ -776,7 +776,7 @@ func TestLogLines(t *testing.T) {
 			OneShot: true},
 	}})
 	for _, n := range []string{"big", "err", "chatty", "huge"} {
-		h.waitState(t, 10*time.Second, n, Exited)
+		h.waitState(t, 30*time.Second, n, Exited)
 	}
 	h.sup.Drain(10 * time.Second)
 	out := h.out.String()
@@ -829,7 +829,7 @@ func TestUserDirectoryEnvironment(t *testing.T) {
 			User: "svc", Directory: dir, Environment: map[string]string{"FOO": "bar baz"}, OneShot: true,
 		}},
 	})
-	h.waitState(t, 10*time.Second, "who", Exited)
+	h.waitState(t, 30*time.Second, "who", Exited)
 	h.sup.Drain(10 * time.Second)
 	out := h.out.String()
 	if want := fmt.Sprintf("who | 4242 4343 4343 4444 %s /home/svc bar baz\n", dir); !strings.Contains(out, want) {
@@ -850,8 +850,8 @@ func TestControl(t *testing.T) {
 		{Name: "a", Command: "sleep 100", StartSecs: intp(0)},
 		{Name: "b", Command: `/bin/sh -c 'trap "echo got HUP" HUP; echo up; while :; do sleep 0.05; done'`, StartSecs: intp(0), Signals: []string{"HUP"}},
 	}})
-	h.waitState(t, 10*time.Second, "a", Running)
-	waitFor(t, 10*time.Second, "b up", func() bool { return h.out.index(`^b \| up$`) >= 0 })
+	h.waitState(t, 30*time.Second, "a", Running)
+	waitFor(t, 30*time.Second, "b up", func() bool { return h.out.index(`^b \| up$`) >= 0 })
 	if _, err := h.sup.Control("health", "", ""); err != nil {
 		t.Errorf("health: %v", err)
 	}
@@ -867,17 +867,17 @@ func TestControl(t *testing.T) {
 	if _, err := h.sup.Control("restart", "a", ""); err != nil {
 		t.Fatal(err)
 	}
-	h.waitState(t, 5*time.Second, "a", Running)
+	h.waitState(t, 30*time.Second, "a", Running)
 	status, _ := h.sup.Control("status", "", "")
 	if !regexp.MustCompile(`(?m)^a +RUNNING +pid \d+, uptime`).MatchString(status) {
 		t.Errorf("status = %q", status)
 	}
 	h.sup.Forward(syscall.SIGHUP)
-	waitFor(t, 3*time.Second, "HUP forwarded", func() bool { return h.out.index(`b \| got HUP`) >= 0 })
+	waitFor(t, 30*time.Second, "HUP forwarded", func() bool { return h.out.index(`b \| got HUP`) >= 0 })
 	if _, err := h.sup.Control("signal", "b", "HUP"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 3*time.Second, "HUP sent", func() bool { return len(h.find(`b \| got HUP`)) >= 2 })
+	waitFor(t, 30*time.Second, "HUP sent", func() bool { return len(h.find(`b \| got HUP`)) >= 2 })
 	if _, err := h.sup.Control("stop", "nope", ""); err == nil {
 		t.Errorf("stop of an unknown service succeeded")
 	}
