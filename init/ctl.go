@@ -59,12 +59,14 @@ func listenControl(path string, sup *supervise.Supervisor) (net.Listener, error)
 }
 
 // A request must arrive within ctlReadTimeout and fit in ctlMaxRequest
-// bytes; the reply must be taken within ctlWriteTimeout.
-const (
+// bytes; the reply must be taken within ctlWriteTimeout. (Variables for
+// the tests.)
+var (
 	ctlReadTimeout  = 5 * time.Second
 	ctlWriteTimeout = 5 * time.Second
-	ctlMaxRequest   = 4 << 10
 )
+
+const ctlMaxRequest = 4 << 10
 
 func serveControl(c net.Conn, sup *supervise.Supervisor) {
 	defer c.Close()
