@@ -8,8 +8,6 @@ import (
 	"os"
 	"syscall"
 	"time"
-
-	"github.com/nix-docker/nix-docker/init/supervise"
 )
 
 // defaultSocket is where the init listens for `ctl`; NIX_DOCKER_INIT_SOCKET
@@ -34,7 +32,12 @@ type ctlReply struct {
 	Error  string `json:"error,omitempty"`
 }
 
-func listenControl(path string, sup *supervise.Supervisor) (net.Listener, error) {
+// controller runs control requests: *supervise.Supervisor.
+type controller interface {
+	Control(op, name, signal string) (string, error)
+}
+
+func listenControl(path string, sup controller) (net.Listener, error) {
 	os.Remove(path)
 	old := syscall.Umask(0o077)
 	l, err := net.Listen("unix", path)
@@ -68,7 +71,7 @@ var (
 
 const ctlMaxRequest = 4 << 10
 
-func serveControl(c net.Conn, sup *supervise.Supervisor) {
+func serveControl(c net.Conn, sup controller) {
 	defer c.Close()
 	c.SetReadDeadline(time.Now().Add(ctlReadTimeout))
 	var req ctlRequest

@@ -7,22 +7,20 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/nix-docker/nix-docker/init/reap"
-	"github.com/nix-docker/nix-docker/init/supervise"
-	"github.com/nix-docker/nix-docker/internal/runspec"
 )
 
-// listen starts a control socket for a supervisor of one idle service.
+// status answers every request with one idle service's status. (A real
+// Supervisor would start package reap's loop, which must not run in this
+// test binary: it would collect the docker commands the other tests run.)
+type status struct{}
+
+func (status) Control(op, name, sig string) (string, error) { return "idle STOPPED\n", nil }
+
+// listen starts a control socket.
 func listen(t *testing.T) string {
 	t.Helper()
-	sp := &runspec.Spec{Version: runspec.Version, Services: []runspec.Service{{Name: "idle", Command: "sleep 100"}}}
-	sup, err := supervise.New(sp, supervise.Options{Reaper: reap.Start()})
-	if err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(t.TempDir(), "ctl.sock")
-	l, err := listenControl(path, sup)
+	l, err := listenControl(path, status{})
 	if err != nil {
 		t.Fatal(err)
 	}
