@@ -423,8 +423,37 @@ func (sp *Spec) StartOrder() ([]string, error) {
 // service that starts after it has stopped, and stops independent services
 // at once, so the whole stop takes at most that sum (plus the moment KILLed
 // processes take to go). A service whose stopsignal is KILL counts 0.
-// Ties go to the chain whose names sort first. The spec must be valid.
+// Ties go to the chain whose names sort first. On a spec with a cycle or
+// an unknown service the answer is partial, but it ends.
 func (sp *Spec) StopChain() (chain []string, secs int) {
+	return sp.stopChain(DefaultStopWaitSecs)
+}
+
+// ApplyDefaults fills every service's unset options with their defaults.
+// An unset stopwaitsecs gets a share of docker stop's timeout instead of
+// supervisord's 10 s: the largest whole number of seconds, from 1 to
+// DefaultStopWaitSecs, with which the longest stop chain still ends a
+// second before the engine KILLs the container (9 s for one service, 4 s
+// each for two stopped one after the other, 3 s for three). Explicit
+// values are kept; StopChain tells when they add up past the timeout.
+func (sp *Spec) ApplyDefaults() {
+	share := 1
+	for s := DefaultStopWaitSecs; s > 1; s-- {
+		if _, secs := sp.stopChain(s); secs <= DockerStopTimeout-1 {
+			share = s
+			break
+		}
+	}
+	for i := range sp.Services {
+		if sp.Services[i].StopWaitSecs == nil {
+			sp.Services[i].StopWaitSecs = intp(share)
+		}
+		sp.Services[i].ApplyDefaults()
+	}
+}
+
+// stopChain is StopChain with unset stopwaitsecs counted as unset seconds.
+func (sp *Spec) stopChain(unset int) (chain []string, secs int) {
 	byName := map[string]*Service{}
 	names := make([]string, 0, len(sp.Services))
 	for i := range sp.Services {
@@ -437,7 +466,7 @@ func (sp *Spec) StopChain() (chain []string, secs int) {
 		case s.StopSignal == "KILL":
 			return 0
 		case s.StopWaitSecs == nil:
-			return DefaultStopWaitSecs
+			return unset
 		}
 		return *s.StopWaitSecs
 	}
@@ -450,6 +479,10 @@ func (sp *Spec) StopChain() (chain []string, secs int) {
 			return t
 		}
 		s := byName[n]
+		if s == nil {
+			return 0 // an unknown service: Validate says so
+		}
+		total[n] = 0 // a cycle ends here: Validate says so
 		after := append([]string(nil), s.After...)
 		sort.Strings(after)
 		best := 0
@@ -467,7 +500,7 @@ func (sp *Spec) StopChain() (chain []string, secs int) {
 			first = n
 		}
 	}
-	for n := first; n != ""; n = next[n] {
+	for n := first; n != "" && !slices.Contains(chain, n); n = next[n] {
 		chain = append(chain, n)
 	}
 	return chain, total[first]

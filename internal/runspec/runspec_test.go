@@ -185,3 +185,47 @@ func TestStopChain(t *testing.T) {
 		})
 	}
 }
+
+// TestApplyDefaultsStopShare: unset stopwaitsecs share docker stop's
+// timeout along the longest stop chain, so the whole stop ends before the
+// engine KILLs; explicit values are kept and counted.
+func TestApplyDefaultsStopShare(t *testing.T) {
+	ten, eight := 10, 8
+	for name, c := range map[string]struct {
+		services []Service
+		want     map[string]int
+	}{
+		"one":                 {[]Service{{Name: "a"}}, map[string]int{"a": 9}},
+		"parallel":            {[]Service{{Name: "a"}, {Name: "b"}}, map[string]int{"a": 9, "b": 9}},
+		"two in a row":        {[]Service{{Name: "a"}, {Name: "b", After: []string{"a"}}}, map[string]int{"a": 4, "b": 4}},
+		"three":               {[]Service{{Name: "a"}, {Name: "b", After: []string{"a"}}, {Name: "c", After: []string{"b"}}}, map[string]int{"a": 3, "b": 3, "c": 3}},
+		"explicit":            {[]Service{{Name: "a", StopWaitSecs: &eight}, {Name: "b", After: []string{"a"}}}, map[string]int{"a": 8, "b": 1}},
+		"over":                {[]Service{{Name: "a", StopWaitSecs: &ten}, {Name: "b", After: []string{"a"}}}, map[string]int{"a": 10, "b": 1}},
+		"kill counts nothing": {[]Service{{Name: "a", StopSignal: "KILL"}, {Name: "b", After: []string{"a"}}}, map[string]int{"b": 9}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			sp := &Spec{Version: Version, Services: c.services}
+			sp.ApplyDefaults()
+			for _, s := range sp.Services {
+				if want, ok := c.want[s.Name]; ok && *s.StopWaitSecs != want {
+					t.Errorf("%s: stopwaitsecs = %d, want %d", s.Name, *s.StopWaitSecs, want)
+				}
+			}
+			if _, secs := sp.StopChain(); name != "over" && secs > DockerStopTimeout-1 {
+				t.Errorf("the longest stop chain takes %d s, want at most %d", secs, DockerStopTimeout-1)
+			}
+		})
+	}
+}
+
+// TestStopChainEnds: a cycle or an unknown service (which Validate
+// reports) does not make StopChain or ApplyDefaults loop.
+func TestStopChainEnds(t *testing.T) {
+	sp := &Spec{Version: Version, Services: []Service{
+		{Name: "a", After: []string{"b"}}, {Name: "b", After: []string{"a", "ghost"}},
+	}}
+	sp.ApplyDefaults()
+	if chain, _ := sp.StopChain(); len(chain) == 0 || len(chain) > 2 {
+		t.Errorf("StopChain on a cycle = %v", chain)
+	}
+}

@@ -207,7 +207,7 @@ nobody:x:65534:65534::/var/empty:/sbin/nologin
         0
       ],
       \"stopsignal\": \"TERM\",
-      \"stopwaitsecs\": 10,
+      \"stopwaitsecs\": 4,
       \"stopasgroup\": true,
       \"killasgroup\": true
     },
@@ -228,7 +228,7 @@ nobody:x:65534:65534::/var/empty:/sbin/nologin
         0
       ],
       \"stopsignal\": \"TERM\",
-      \"stopwaitsecs\": 10,
+      \"stopwaitsecs\": 4,
       \"stopasgroup\": true,
       \"killasgroup\": true
     },
@@ -249,7 +249,7 @@ nobody:x:65534:65534::/var/empty:/sbin/nologin
         0
       ],
       \"stopsignal\": \"TERM\",
-      \"stopwaitsecs\": 10,
+      \"stopwaitsecs\": 4,
       \"stopasgroup\": true,
       \"killasgroup\": true
     },
@@ -267,7 +267,7 @@ nobody:x:65534:65534::/var/empty:/sbin/nologin
         0
       ],
       \"stopsignal\": \"TERM\",
-      \"stopwaitsecs\": 10,
+      \"stopwaitsecs\": 4,
       \"stopasgroup\": true,
       \"killasgroup\": true,
       \"signals\": [

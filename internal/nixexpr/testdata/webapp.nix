@@ -122,7 +122,7 @@ nobody:x:65534:65534::/var/empty:/sbin/nologin
         0
       ],
       \"stopsignal\": \"TERM\",
-      \"stopwaitsecs\": 10,
+      \"stopwaitsecs\": 4,
       \"stopasgroup\": true,
       \"killasgroup\": true
     },
@@ -141,7 +141,7 @@ nobody:x:65534:65534::/var/empty:/sbin/nologin
         0
       ],
       \"stopsignal\": \"TERM\",
-      \"stopwaitsecs\": 10,
+      \"stopwaitsecs\": 4,
       \"stopasgroup\": true,
       \"killasgroup\": true
     },
@@ -159,7 +159,7 @@ nobody:x:65534:65534::/var/empty:/sbin/nologin
         0
       ],
       \"stopsignal\": \"TERM\",
-      \"stopwaitsecs\": 10,
+      \"stopwaitsecs\": 4,
       \"stopasgroup\": true,
       \"killasgroup\": true
     }
