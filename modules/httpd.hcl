@@ -1,50 +1,55 @@
 # Apache httpd serving a document root.
-# Modelled on NixOS' services.httpd: adminAddr, a virtual host's documentRoot, listen port.
+# NixOS counterpart: `services.httpd` with one virtual host (`virtualHosts.<name>`).
 
 option "document_root" {
   type        = string
-  description = "Directory served at /, usually path(\"www\") beside the HCL file."
+  description = "Directory served at /, usually path(\"www\") beside the HCL file. NixOS: `virtualHosts.<name>.documentRoot`."
 }
 
 option "port" {
   type        = number
   default     = 80
-  description = "TCP port httpd listens on."
+  description = "TCP port httpd listens on. NixOS: `virtualHosts.<name>.listen` = [ { port = ...; } ]."
 }
 
 option "admin_addr" {
   type        = string
   default     = "admin@localhost"
-  description = "E-mail address of the server administrator (ServerAdmin), shown on error pages."
+  description = "E-mail address of the server administrator (ServerAdmin), shown on error pages. NixOS: `adminAddr`."
 }
 
 option "php_fpm" {
   type        = string
   default     = ""
-  description = "Address of a PHP-FPM pool (for example \"127.0.0.1:9000\" from the php-fpm module) that runs *.php files. Empty: no PHP."
+  description = "Address of a PHP-FPM pool (for example \"127.0.0.1:9000\" from the php-fpm module) that runs *.php files through mod_proxy_fcgi. Empty: no PHP. NixOS has no such option (its enablePHP loads mod_php); there it is extraConfig with a proxy:fcgi handler, as here."
 }
 
 option "extra_config" {
   type        = string
   default     = ""
-  description = "More httpd.conf directives, verbatim."
+  description = "More httpd.conf directives, verbatim. NixOS: `extraConfig`."
 }
 
 option "package" {
   type        = string
   default     = pkgs.apacheHttpd
-  description = "The Apache httpd package."
+  description = "The Apache httpd package. NixOS: `package`."
 }
 
 file "conf" {
-  name  = "httpd.conf"
-  check = "${option.package}/bin/httpd -t -f $out"
+  name = "httpd.conf"
+  # The check runs in Nix's build sandbox, which has no /run: httpd -t would
+  # refuse DefaultRuntimeDir there, so the check defines NIX_DOCKER_CHECK and
+  # leaves it at its default.
+  check = "${option.package}/bin/httpd -t -D NIX_DOCKER_CHECK -f $out"
   text  = <<-EOT
     ServerRoot ${option.package}
     ServerName localhost
     ServerAdmin ${option.admin_addr}
     Listen ${option.port}
-    DefaultRuntimeDir /run
+    <IfDefine !NIX_DOCKER_CHECK>
+      DefaultRuntimeDir /run
+    </IfDefine>
     PidFile /run/httpd-${module.name}.pid
 
     LoadModule mpm_event_module modules/mod_mpm_event.so

@@ -1,38 +1,38 @@
 # lighttpd serving a document root.
-# Modelled on NixOS' services.lighttpd: document-root, port, extra config.
+# NixOS counterpart: `services.lighttpd`.
 
 option "document_root" {
   type        = string
-  description = "Directory served at /, usually path(\"www\")."
+  description = "Directory served at /, usually path(\"www\"). NixOS: `document-root`."
 }
 
 option "port" {
   type        = number
   default     = 80
-  description = "TCP port lighttpd listens on."
+  description = "TCP port lighttpd listens on. NixOS: `port`."
 }
 
 option "php_fpm" {
   type        = string
   default     = ""
-  description = "Address of a PHP-FPM pool, as \"HOST:PORT\" (for example \"127.0.0.1:9000\"), that runs *.php files. Empty: no PHP."
+  description = "Address of a PHP-FPM pool, as \"HOST:PORT\" (for example \"127.0.0.1:9000\"), that runs *.php files. Empty: no PHP. NixOS has no such option: enableModules = [ \"mod_fastcgi\" ] and a fastcgi.server line in extraConfig, as here."
 }
 
 option "extra_config" {
   type        = string
   default     = ""
-  description = "More lighttpd.conf lines, verbatim."
+  description = "More lighttpd.conf lines, verbatim. NixOS: `extraConfig`."
 }
 
 option "package" {
   type        = string
   default     = pkgs.lighttpd
-  description = "The lighttpd package."
+  description = "The lighttpd package. NixOS: `package`."
 }
 
 file "conf" {
   name  = "lighttpd.conf"
-  check = "${option.package}/sbin/lighttpd -tt -f $out -m ${option.package}/lib"
+  check = "${option.package}/bin/lighttpd -tt -f $out -m ${option.package}/lib"
   text  = <<-EOT
     server.document-root = "${option.document_root}"
     server.port = ${option.port}
@@ -62,7 +62,7 @@ file "conf" {
 }
 
 service "main" {
-  command = "${option.package}/sbin/lighttpd -D -f ${file.conf} -m ${option.package}/lib"
+  command = "${option.package}/bin/lighttpd -D -f ${file.conf} -m ${option.package}/lib"
   ready {
     tcp = option.port
   }

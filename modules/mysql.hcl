@@ -1,31 +1,35 @@
 # MySQL, as MariaDB: a data directory on a volume, initialised on first
 # start, with a database and a user created then.
-# Modelled on NixOS' services.mysql: port, dataDir, ensureDatabases, ensureUsers.
+# NixOS counterpart: `services.mysql` with package = pkgs.mariadb. Two
+# differences in meaning: data_dir is the volume, MariaDB's datadir is
+# data_dir/data (NixOS' `dataDir` is the datadir itself); and user is a
+# database login (NixOS: `ensureUsers`), not the system account MariaDB runs
+# as (NixOS' `services.mysql.user`; here always mysql).
 # The user's password, if any, comes from MYSQL_PASSWORD at run time
 # (docker run -e MYSQL_PASSWORD=...), never from the image.
 
 option "port" {
   type        = number
   default     = 3306
-  description = "TCP port MariaDB listens on."
+  description = "TCP port MariaDB listens on. NixOS: `settings.mysqld.port`."
 }
 
 option "bind" {
   type        = string
   default     = "0.0.0.0"
-  description = "Address MariaDB binds to. Inside a container 0.0.0.0 is reachable only through the ports you publish."
+  description = "Address MariaDB binds to. Inside a container 0.0.0.0 is reachable only through the ports you publish. NixOS: `settings.mysqld.bind-address`."
 }
 
 option "data_dir" {
   type        = string
   default     = "/var/lib/mysql"
-  description = "The data directory, declared as an image volume so data outlives the container."
+  description = "The directory declared as an image volume, so data outlives the container; MariaDB's datadir is data_dir/data. NixOS: `dataDir` is the datadir itself, i.e. data_dir + \"/data\" here."
 }
 
 option "database" {
   type        = string
   default     = ""
-  description = "A database created on first start. Empty: none."
+  description = "A database created on first start. Empty: none. NixOS: `ensureDatabases` = [ database ]."
   validation {
     condition     = can(regex("^[A-Za-z0-9_]*$", value))
     error_message = "a database name here is letters, digits and underscores."
@@ -35,7 +39,7 @@ option "database" {
 option "user" {
   type        = string
   default     = ""
-  description = "A user created on first start with all privileges on database, from any host; its password is MYSQL_PASSWORD at run time."
+  description = "A database login created on first start with all privileges on database, from any host; its password is MYSQL_PASSWORD at run time. NixOS: `ensureUsers` = [ { name = user; ensurePermissions = { \"database.*\" = \"ALL PRIVILEGES\"; }; } ] (socket authentication there, no password). Not NixOS' `services.mysql.user`, the system account the server runs as (here always mysql)."
   validation {
     condition     = can(regex("^[A-Za-z0-9_]*$", value))
     error_message = "a user name here is letters, digits and underscores."
@@ -45,7 +49,7 @@ option "user" {
 option "package" {
   type        = string
   default     = pkgs.mariadb
-  description = "The MariaDB package."
+  description = "The MariaDB package. NixOS: `package` (required there; pkgs.mariadb for this module)."
 }
 
 user "mysql" {

@@ -1,10 +1,10 @@
 # nginx: a static document root, a reverse proxy to a local service, or both.
-# Modelled on NixOS' services.nginx virtual hosts: root, locations."/".proxyPass, extraConfig.
+# NixOS counterpart: `services.nginx` with one virtual host (`virtualHosts.<name>`).
 
 option "port" {
   type        = number
   default     = 80
-  description = "TCP port nginx listens on."
+  description = "TCP port nginx listens on. NixOS: `virtualHosts.<name>.listen` = [ { addr = \"0.0.0.0\"; port = ...; } ]."
   validation {
     condition     = value >= 1 && value <= 65535
     error_message = "a port is a number from 1 to 65535."
@@ -14,37 +14,37 @@ option "port" {
 option "root" {
   type        = string
   default     = ""
-  description = "Directory served at /, usually path(\"www\"). Empty: no static files."
+  description = "Directory served at /, usually path(\"www\"). Empty: no static files. NixOS: `virtualHosts.<name>.root`."
 }
 
 option "proxy_to" {
   type        = number
   default     = 0
-  description = "Port of a service in the image that / is proxied to (127.0.0.1:PORT). 0: no proxy. With root set too, files under root win and the rest goes to the service."
+  description = "Port of a service in the image that / is proxied to (127.0.0.1:PORT). 0: no proxy. With root set too, files under root win and the rest goes to the service. NixOS: `virtualHosts.<name>.locations.\"/\".proxyPass = \"http://127.0.0.1:PORT\"`."
 }
 
 option "php_fpm" {
   type        = string
   default     = ""
-  description = "Address of a PHP-FPM pool (for example \"127.0.0.1:9000\" from the php-fpm module) that runs *.php files under root. Empty: no PHP."
+  description = "Address of a PHP-FPM pool (for example \"127.0.0.1:9000\" from the php-fpm module) that runs *.php files under root. Empty: no PHP. NixOS has no such option: a locations.\"~ \\\\.php$\" block with fastcgi_pass in its extraConfig, as here."
 }
 
 option "server_name" {
   type        = string
   default     = "localhost"
-  description = "The virtual host's server_name."
+  description = "The virtual host's server_name. NixOS: `virtualHosts.<name>.serverName`."
 }
 
 option "extra_config" {
   type        = string
   default     = ""
-  description = "More directives for the server block, verbatim."
+  description = "More directives for the server block, verbatim. NixOS: `virtualHosts.<name>.extraConfig`."
 }
 
 option "package" {
   type        = string
   default     = pkgs.nginx
-  description = "The nginx package."
+  description = "The nginx package. NixOS: `package`."
 }
 
 file "conf" {

@@ -1,16 +1,17 @@
 # PHP-FPM: a FastCGI pool for nginx, httpd or lighttpd (their php_fpm option).
-# Modelled on NixOS' services.phpfpm.pools.<name>: listen, user, pm settings, phpOptions.
+# NixOS counterpart: `services.phpfpm.pools.<name>` (the instance's name is the
+# module block's label). The pool runs as nobody; NixOS requires a user.
 
 option "port" {
   type        = number
   default     = 9000
-  description = "TCP port the pool listens on, on 127.0.0.1: give \"127.0.0.1:PORT\" to the web server's php_fpm option."
+  description = "TCP port the pool listens on, on 127.0.0.1: give \"127.0.0.1:PORT\" to the web server's php_fpm option. NixOS: `listen` = \"127.0.0.1:PORT\" (a unix socket by default there, `/run/phpfpm/<name>.sock`)."
 }
 
 option "max_children" {
   type        = number
   default     = 5
-  description = "pm.max_children: most PHP requests served at once (pm = dynamic)."
+  description = "pm.max_children: most PHP requests served at once (pm = dynamic). NixOS: `settings.\"pm.max_children\"`."
   validation {
     condition     = value >= 1
     error_message = "max_children is at least 1."
@@ -20,19 +21,23 @@ option "max_children" {
 option "extensions" {
   type        = list(string)
   default     = []
-  description = "Extensions to load from the package's lib/php/extensions, such as [\"pdo\", \"pdo_pgsql\"]. Leave empty with a package that loads its extensions itself, as nixpkgs' php.withExtensions does."
+  description = "Extensions added to the package's default set, by their attribute names in php.extensions (such as [\"xsl\", \"shmop\"]): the pool runs pkgs.php.withExtensions ({ enabled, all }: enabled ++ [ all.xsl all.shmop ]), the nixpkgs way (each extension its own store path, listed in the package's lib/php.ini). For the default package only: with another one, give package = nix(\"pkgs.php83.withExtensions (...)\") instead. NixOS has no such option: it takes phpPackage = pkgs.php.withExtensions (...), which is what this does."
+  validation {
+    condition     = length([for e in value : e if !can(regex("^[a-z][a-z0-9_]*$", e))]) == 0
+    error_message = "an extension is named by its attribute in php.extensions: lower-case letters, digits and underscores."
+  }
 }
 
 option "php_ini" {
   type        = string
   default     = ""
-  description = "More php.ini lines, verbatim."
+  description = "More php.ini lines, verbatim. NixOS: `phpOptions` (an attribute set there)."
 }
 
 option "package" {
   type        = string
   default     = pkgs.php
-  description = "The PHP package."
+  description = "The PHP package. NixOS: `phpPackage`."
 }
 
 file "ini" {
@@ -42,20 +47,17 @@ file "ini" {
     display_errors = Off
     log_errors = On
     error_log = /proc/self/fd/2
-    %{if length(option.extensions) > 0}
-    extension_dir = "${option.package}/lib/php/extensions"
-    %{endif}
-    %{for e in option.extensions}
-    extension = ${e}
-    %{endfor}
     ${option.php_ini}
   EOT
 }
 
 file "conf" {
-  name  = "php-fpm.conf"
-  check = "${option.package}/bin/php-fpm -t -y $out -n"
-  text  = <<-EOT
+  name = "php-fpm.conf"
+  # php-fpm -t; but extensions builds on pkgs.php: with another package, say so.
+  check = (option.package != pkgs.php && length(option.extensions) > 0
+    ? "${pkgs.busybox}/bin/sh -c 'echo \"$0\" >&2; exit 1' 'php-fpm: extensions adds to the default package, pkgs.php; give your own package its extensions instead: package = nix(\"pkgs.php83.withExtensions (...)\"), extensions = []'"
+  : "${length(option.extensions) == 0 ? option.package : nix(format("pkgs.php.withExtensions ({ enabled, all }: enabled ++ [ %s ])", join(" ", formatlist("all.%s", option.extensions))))}/bin/php-fpm -t -y $out -n")
+  text = <<-EOT
     [global]
     error_log = /proc/self/fd/2
     daemonize = no
@@ -77,7 +79,8 @@ file "conf" {
 }
 
 service "main" {
-  command = "${option.package}/bin/php-fpm -F -y ${file.conf} -c ${file.ini}"
+  # With extensions: pkgs.php.withExtensions (see the option).
+  command = "${length(option.extensions) == 0 ? option.package : nix(format("pkgs.php.withExtensions ({ enabled, all }: enabled ++ [ %s ])", join(" ", formatlist("all.%s", option.extensions))))}/bin/php-fpm -F -y ${file.conf} -c ${file.ini}"
   ready {
     tcp = option.port
   }

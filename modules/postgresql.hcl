@@ -1,31 +1,33 @@
 # PostgreSQL: a data directory on a volume, initialised on first start, with
 # a database and its owner created then.
-# Modelled on NixOS' services.postgresql: port, dataDir, ensureDatabases, ensureUsers.
+# NixOS counterpart: `services.postgresql`. One difference in meaning: data_dir
+# is the volume, and the cluster (PGDATA) is data_dir/data, created by the
+# init with the postgres user as owner; NixOS' `dataDir` is PGDATA itself.
 # The owner's password, if any, comes from POSTGRES_PASSWORD at run time
 # (docker run -e POSTGRES_PASSWORD=...), never from the image.
 
 option "port" {
   type        = number
   default     = 5432
-  description = "TCP port PostgreSQL listens on."
+  description = "TCP port PostgreSQL listens on. NixOS: `settings.port`."
 }
 
 option "listen" {
   type        = string
   default     = "*"
-  description = "listen_addresses: where PostgreSQL accepts TCP connections. Inside a container, * is reachable only through the ports you publish."
+  description = "listen_addresses: where PostgreSQL accepts TCP connections. Inside a container, * is reachable only through the ports you publish. NixOS: `settings.listen_addresses` (enableTCPIP = true sets \"*\")."
 }
 
 option "data_dir" {
   type        = string
   default     = "/var/lib/postgresql"
-  description = "The data directory, declared as an image volume so data outlives the container."
+  description = "The directory declared as an image volume, so data outlives the container; the cluster (PGDATA) is data_dir/data. NixOS: `dataDir` is PGDATA itself, i.e. data_dir + \"/data\" here."
 }
 
 option "database" {
   type        = string
   default     = ""
-  description = "A database created on first start, owned by user. Empty: none."
+  description = "A database created on first start, owned by user. Empty: none. NixOS: `ensureDatabases` = [ database ]."
   validation {
     condition     = can(regex("^[a-z_][a-z0-9_]*$", value)) || value == ""
     error_message = "a database name here is lower-case letters, digits and underscores."
@@ -35,7 +37,7 @@ option "database" {
 option "user" {
   type        = string
   default     = ""
-  description = "A login role created on first start, owner of database; its password is POSTGRES_PASSWORD at run time. Over TCP it must log in with that password; over the container's socket it is trusted."
+  description = "A login role created on first start, owner of database; its password is POSTGRES_PASSWORD at run time. Over TCP it must log in with that password; over the container's socket it is trusted. NixOS: `ensureUsers` = [ { name = user; ensureDBOwnership = true; } ] (which there needs the database to have the user's name, and sets no password)."
   validation {
     condition     = can(regex("^[a-z_][a-z0-9_]*$", value)) || value == ""
     error_message = "a user name here is lower-case letters, digits and underscores."
@@ -45,13 +47,13 @@ option "user" {
 option "settings" {
   type        = map(string)
   default     = {}
-  description = "More postgresql.conf settings, name = value (values are written as given, so quote strings: { work_mem = \"'64MB'\" })."
+  description = "More postgresql.conf settings, name = value (values are written as given, so quote strings: { work_mem = \"'64MB'\" }). NixOS: `settings` (which quotes strings itself)."
 }
 
 option "package" {
   type        = string
   default     = pkgs.postgresql
-  description = "The PostgreSQL package."
+  description = "The PostgreSQL package. NixOS: `package`."
 }
 
 user "postgres" {

@@ -1,15 +1,17 @@
 # A static web site with sensible defaults: nginx serving a directory, with
 # an index page, MIME types and gzip for text.
+# NixOS counterpart: `services.nginx.virtualHosts.<name>` with root and
+# recommendedGzipSettings (this module is the nginx module with those set).
 
 option "root" {
   type        = string
-  description = "Directory to serve, usually path(\"site\")."
+  description = "Directory to serve, usually path(\"site\"). NixOS: `virtualHosts.<name>.root`."
 }
 
 option "port" {
   type        = number
   default     = 80
-  description = "TCP port the site is served on."
+  description = "TCP port the site is served on. NixOS: `virtualHosts.<name>.listen`."
 }
 
 module "main" {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nix-docker/nix-docker/internal/project"
 )
 
 func runCLI(t *testing.T, args ...string) (string, string, int) {
@@ -13,6 +15,35 @@ func runCLI(t *testing.T, args ...string) (string, string, int) {
 	var out, errb bytes.Buffer
 	code := run(args, &out, &errb)
 	return out.String(), errb.String(), code
+}
+
+// TestModulesNixOS: every built-in module names its NixOS counterpart, and
+// every option says which NixOS option it maps onto (or that NixOS has
+// none), so docs/modules.md carries the mapping.
+func TestModulesNixOS(t *testing.T) {
+	docs, diags := project.BuiltinDocs()
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	want := map[string]string{
+		"httpd": "`services.httpd`", "lighttpd": "`services.lighttpd`", "mysql": "`services.mysql`",
+		"nginx": "`services.nginx`", "php-fpm": "`services.phpfpm.pools.<name>`",
+		"postgresql": "`services.postgresql`", "redis": "`services.redis.servers.<name>`",
+		"static-site": "`services.nginx.virtualHosts.<name>`",
+	}
+	for _, d := range docs {
+		counterpart, ok := want[d.Name]
+		if !ok {
+			t.Errorf("module %s: no NixOS counterpart known to this test; add it", d.Name)
+		} else if !strings.Contains(d.Summary, "NixOS counterpart: "+counterpart) {
+			t.Errorf("module %s: its header comment does not say \"NixOS counterpart: %s\":\n%s", d.Name, counterpart, d.Summary)
+		}
+		for _, o := range d.Options {
+			if !strings.Contains(o.Description, "NixOS: `") && !strings.Contains(o.Description, "NixOS has no such option") {
+				t.Errorf("module %s, option %s: the description names no NixOS option (\"NixOS: `...`\" or \"NixOS has no such option\"): %q", d.Name, o.Name, o.Description)
+			}
+		}
+	}
 }
 
 // TestModulesDoc keeps docs/modules.md equal to `nix-docker options`.

@@ -34,6 +34,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
+	// Every build here runs with Nix's sandbox on, as on a default Linux
+	// install, whatever this machine's nix.conf says; TestSandbox proves it
+	// took. Appended, so it wins over an earlier line.
+	os.Setenv("NIX_CONFIG", os.Getenv("NIX_CONFIG")+"\nsandbox = true\n")
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

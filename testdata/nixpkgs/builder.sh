@@ -1,7 +1,9 @@
 # Builder for testdata/nixpkgs (TEST DATA): repackage host Debian files into $out.
 # Runs under Debian's static busybox `sh -e`; busybox applets work without PATH.
-# Host tools (sandbox = false): the host's dynamic loader, only to *list* what an ELF
-# loads, and patchelf. Environment: see mkDebianPackage in default.nix.
+# Host tools: the host's dynamic loader, only to *list* what an ELF loads, and
+# patchelf. It reads the host's /usr, so it runs with Nix's sandbox off: scripts/setup
+# builds every package once (prebuild.nix, `--option sandbox false`, as root).
+# Environment: see mkDebianPackage in default.nix.
 
 hostlib=/usr/lib/x86_64-linux-gnu
 hostldso=/lib64/ld-linux-x86-64.so.2
@@ -10,6 +12,10 @@ list=$TMPDIR/elfs           # one "PATH-IN-OUT" per line: ELF files to patch
 : > "$list"
 
 die() { echo "builder: $*" >&2; exit 1; }
+
+[ -d "$hostlib" ] || die "$hostlib is not visible: Nix's sandbox is on. This stand-in copies the \
+host's Debian files; build it first with the sandbox off, as root: scripts/setup (it runs \
+nix-build --option sandbox false testdata/nixpkgs/prebuild.nix)"
 
 # each TEXT FUNC: FUNC A B for each non-empty "A B" line of TEXT
 each() {
@@ -44,11 +50,14 @@ add_link() { mkdir -p "$out/$(dirname "$1")"; ln -sfn "$2" "$out/$1"; }
 mkdir -p "$out"
 
 # 1. Libraries of this package (for programs: the ones no library package provides).
-for so in $libs; do
+#    A soname is looked up in $hostlib; an absolute path (a library Debian keeps
+#    elsewhere, such as /usr/lib/libc-client.so.2007e) is taken as it is.
+for src in $libs; do
+  case "$src" in /*) so=${src##*/} ;; *) so=$src; src=$hostlib/$src ;; esac
   for d in $deps; do
     [ ! -e "$d/lib/$so" ] || die "$so is already provided by $d: do not copy it again"
   done
-  copy "$hostlib/$so" "lib/$so"
+  copy "$src" "lib/$so"
   echo "$out/lib/$so" >> "$list"
 done
 

@@ -8,18 +8,27 @@
 #      nothing but the closure (glibc's ld.so --list, chrooted);
 #   4. each program runs in a FROM-scratch Docker image made of its closure plus
 #      /tmp, /etc/{passwd,group,nsswitch.conf} and a config/docroot.
-# Needs root, nix (sandbox = false), dockerd. Exits non-zero on the first failure.
+# Needs root, nix, dockerd. Exits non-zero on the first failure. The packages are
+# built with `--option sandbox false` (they copy host files; see README.md), the
+# trivial builders with the sandbox as nix.conf has it.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export NIX_CONFIG="substituters =
 ${NIX_CONFIG:-}"
 nixb() { nix-build -I "nixpkgs=$here" "$@"; }
+nixp() { nixb --option sandbox false "$@"; }    # a package: copies host files
 
 libAttrs=(glibc libgcc openssl zlib zstd xz pcre2 libxcrypt gmp nettle brotli expat libuuid apr aprutil
   lz4 libcap libgpg-error libgcrypt systemdLibs libcap_ng audit pam libffi libtasn1 libunistring libidn2
-  p11-kit gnutls cyrus_sasl openldap keyutils krb5 icu libxml2 libmd libbsd ncurses libedit libpq tzdata)
+  p11-kit gnutls cyrus_sasl openldap keyutils krb5 icu libxml2 libmd libbsd ncurses libedit libpq tzdata
+  nghttp2 curl libxslt bzip2 libzip sqlite oniguruma unixODBC uwimap)
 progAttrs=(redis apacheHttpd nginx nodejs lighttpd busybox postgresql mariadb php)
+# php.unwrapped and every extension that is a derivation of its own (not built into
+# Debian's binary), as php.extensions.NAME.
+phpAttrs=(php.unwrapped $(nix-instantiate --eval --json -I "nixpkgs=$here" -E 'with import <nixpkgs> { };
+  builtins.filter (n: php.extensions.${n} ? outPath) (builtins.attrNames php.extensions)' |
+  tr -d '[]"' | tr , '\n' | sed 's/^/php.extensions./'))
 
 tag=nixpkgs-check-$$
 work=$(mktemp -d /tmp/nixpkgs-check.XXXXXX)
@@ -39,13 +48,13 @@ ok() { echo "  ok: $*"; }
 # ------------------------------------------------------------------ 1. build
 echo "== building every attribute"
 declare -A out
-for a in "${libAttrs[@]}" "${progAttrs[@]}"; do
-  out[$a]=$(nixb '<nixpkgs>' -A "$a" --no-out-link) || fail "nix-build -A $a"
+for a in "${libAttrs[@]}" "${progAttrs[@]}" "${phpAttrs[@]}"; do
+  out[$a]=$(nixp '<nixpkgs>' -A "$a" --no-out-link) || fail "nix-build -A $a"
   echo "  $a -> ${out[$a]}"
 done
 echo "== rebuilding every attribute with --check (determinism)"
-for a in "${libAttrs[@]}" "${progAttrs[@]}"; do
-  nixb '<nixpkgs>' -A "$a" --no-out-link --check >/dev/null 2>"$work/check.log" \
+for a in "${libAttrs[@]}" "${progAttrs[@]}" "${phpAttrs[@]}"; do
+  nixp '<nixpkgs>' -A "$a" --no-out-link --check >/dev/null 2>"$work/check.log" \
     || { cat "$work/check.log" >&2; fail "$a: rebuild differs (nix-build --check)"; }
 done
 ok "rebuilds are bit-identical"
@@ -70,7 +79,8 @@ need "${out[apacheHttpd]}"/bin/{httpd,ab,htpasswd} "${out[apacheHttpd]}"/conf/{m
      "${out[apacheHttpd]}"/modules/{mod_mpm_event,mod_authz_core,mod_dir,mod_mime,mod_ssl}.so
 need "${out[nginx]}"/bin/nginx "${out[nginx]}"/conf/{mime.types,fastcgi_params} "${out[nginx]}"/html/index.html
 need "${out[nodejs]}"/bin/{node,npm,npx}
-need "${out[lighttpd]}"/sbin/{lighttpd,lighttpd-angel} "${out[lighttpd]}"/lib/{mod_accesslog,mod_deflate,mod_openssl}.so
+need "${out[lighttpd]}"/bin/{lighttpd,lighttpd-angel} "${out[lighttpd]}"/lib/{mod_accesslog,mod_deflate,mod_openssl}.so
+[ "$(readlink "${out[lighttpd]}/sbin")" = bin ] || fail "lighttpd: sbin is not a link to bin"
 need "${out[busybox]}"/bin/{busybox,sh,echo,ls,wget} "${out[busybox]}"/sbin/ifconfig
 P=${out[postgresql]}
 need "$P"/bin/{postgres,postmaster,initdb,pg_ctl,psql,createdb,createuser,pg_isready,pg_dump,pg_config} \
@@ -83,8 +93,15 @@ need "$M"/bin/{mariadbd,mysqld,mariadb,mysql,mariadb-admin,mysqladmin,mariadb-du
      "$M"/sbin/{mariadbd,mysqld} "$M"/lib/mysql/plugin/{ha_archive,auth_ed25519}.so \
      "$M"/share/mysql/{mysql_system_tables.sql,mysql_system_tables_data.sql,fill_help_tables.sql,mysql_sys_schema.sql,maria_add_gis_sp_bootstrap.sql,english/errmsg.sys,charsets/Index.xml}
 [ "$(head -1 "$M/bin/mariadb-install-db")" = "#!${out[busybox]}/bin/sh" ] || fail "mariadb-install-db: shebang is not the store's busybox"
-need "${out[php]}"/bin/{php,php-fpm} "${out[php]}"/sbin/php-fpm \
-     "${out[php]}"/lib/php/extensions/{opcache,mysqlnd,mysqli,pdo,pdo_mysql,pdo_pgsql,pgsql,ctype,sockets}.so
+need "${out[php]}"/bin/{php,php-fpm} "${out[php]}"/sbin/php-fpm "${out[php]}"/lib/php.ini "${out[php]}"/etc/php.ini \
+     "${out[php.unwrapped]}"/bin/{php,php-fpm} "${out[php.unwrapped]}"/etc/php.ini
+for a in "${phpAttrs[@]}"; do
+  case "$a" in php.extensions.*) need "${out[$a]}/lib/php/extensions/${a#php.extensions.}.so" ;; esac
+done
+for e in opcache mysqlnd mysqli pdo_pgsql mbstring intl; do
+  grep -q "extension=/nix/store/[^/]*-php-$e-[^/]*/lib/php/extensions/$e.so$" "${out[php]}/lib/php.ini" \
+    || fail "php: lib/php.ini does not load $e"
+done
 need "${out[tzdata]}"/share/zoneinfo/{UTC,Etc/UTC,Europe/Berlin,zone.tab}
 need "${out[glibc]}"/lib/{ld-linux-x86-64.so.2,libc.so.6,libm.so.6,libpthread.so.0,libdl.so.2,librt.so.1,libresolv.so.2,libnss_files.so.2,libgcc_s.so.1}
 need "${out[libgcc]}"/lib/libstdc++.so.6 "${out[openssl]}"/lib/{libssl.so.3,libcrypto.so.3} \
@@ -328,7 +345,7 @@ mimetype.assign = ( ".html" => "text/html" )
 EOF
 chmod 644 "$r/etc/lighttpd.conf"
 mkimage lighttpd "$r"
-start lighttpd "$img" "$port" "${out[lighttpd]}/sbin/lighttpd" -D -f /etc/lighttpd.conf -m "${out[lighttpd]}/lib"
+start lighttpd "$img" "$port" "${out[lighttpd]}/bin/lighttpd" -D -f /etc/lighttpd.conf -m "${out[lighttpd]}/lib"
 expect_http "$c" "$port" "hello from lighttpd"
 
 echo "== nodejs in a scratch image"
@@ -442,14 +459,6 @@ catch_workers_output = yes
 decorate_workers_output = no
 EOF
 cat > "$r/etc/php.ini" <<EOF
-extension_dir = "$PHP/lib/php/extensions"
-zend_extension = opcache
-extension = mysqlnd
-extension = pdo
-extension = mysqli
-extension = pdo_mysql
-extension = pgsql
-extension = pdo_pgsql
 date.timezone = UTC
 EOF
 port=$(freeport)
@@ -484,15 +493,17 @@ mkimage php "$r"
 got=$(docker run --rm "$img" "$PHP/bin/php" -n -r 'echo PHP_VERSION;') || fail "php -r"
 [ "$got" = 8.2.36 ] || fail "php -r printed '$got'"
 phpv=$got
-got=$(docker run --rm "$img" "$PHP/bin/php" -n -d "extension_dir=$PHP/lib/php/extensions" -d extension=pgsql \
-  -r 'echo function_exists("pg_connect") ? "pgsql" : "none", " ", date_default_timezone_get();') || fail "php -d extension"
-[ "$got" = "pgsql UTC" ] || fail "php -d extension printed '$got'"
-ok "php -r (PHP_VERSION $phpv), an extension loaded with -d extension_dir=... -d extension=pgsql"
+got=$(docker run --rm "$img" "$PHP/bin/php" -c /etc/php.ini \
+  -r 'echo function_exists("pg_connect") ? "pgsql" : "none", " ", date_default_timezone_get();') || fail "php -c"
+[ "$got" = "pgsql UTC" ] || fail "php (the wrapper, its lib/php.ini) printed '$got'"
+ok "php -r (PHP_VERSION $phpv); the wrapper loads the extensions its lib/php.ini lists"
 start php "$img" "$port" "$PHP/bin/php-fpm" -F -y /etc/php-fpm.conf -c /etc/php.ini
 docker exec -d "$c" "$N/bin/nginx" -e stderr -c /etc/nginx.conf
 expect_http "$c" "$port" '^42'
 resp=$( (exec 3<>"/dev/tcp/127.0.0.1/$port" && printf 'GET /info.php HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3 && timeout 5 cat <&3) || true)
-grep -q 'mysqli,pdo_mysql,pgsql,pdo_pgsql,Zend OPcache UTC 1970' <<< "$resp" || fail "info.php: $resp"
-ok "extensions from lib/php/extensions (mysqli, pgsql, opcache, ...) loaded by php-fpm; date() works"
+for e in mysqli pdo_mysql pgsql pdo_pgsql mbstring intl 'Zend OPcache' 'UTC 1970'; do
+  grep -q "$e" <<< "$resp" || fail "info.php lacks $e: $resp"
+done
+ok "php-fpm loads the default extensions (mysqli, pgsql, mbstring, intl, opcache, ...) through its wrapper; date() works"
 grep -q 'NOTICE: ready to handle connections' <<< "$(docker logs "$c" 2>&1)" || { docker logs "$c" >&2; fail "php-fpm: no log on stderr"; }
 ok "php-fpm (pool user nobody) answered nginx's fastcgi_pass; its log goes to the container's stderr"

@@ -7,7 +7,10 @@
 #
 # Shared libraries live in library packages (glibc, openssl, zlib, ...) exactly once;
 # programs reference them through DT_RPATH, so Nix records the references itself.
-# Needs sandbox = false: the builder reads the host's /usr.
+# Its packages read the host's /usr, so they are built with the sandbox off, once and
+# apart: scripts/setup runs `nix-build --option sandbox false prebuild.nix` as root.
+# Everything built on top of them (writeText, runCommand, nix-docker's files) takes
+# the sandbox as Nix sets it (on, on Linux).
 { system ? builtins.currentSystem, ... }:
 
 let
@@ -49,7 +52,7 @@ let
   lines = concatStringsSep "\n";
 
   # The one generic builder. Arguments:
-  #   libs     sonames copied from ${hostLibDir} into $out/lib
+  #   libs     sonames copied from ${hostLibDir} into $out/lib (or absolute host paths)
   #   bins     "HOSTFILE OUTPATH" ELF programs (or other ELF files) to copy and patch
   #   moddirs  "HOSTDIR OUTDIR": every *.so in HOSTDIR, copied and patched
   #   skip     basenames of modules in moddirs not to copy (e.g. postgres' llvmjit.so)
@@ -63,7 +66,7 @@ let
     , deps ? [ ], track ? [ ], patchElf ? true, postInstall ? "", ... }@args:
     let
       allDeps = closeDeps deps;
-      libPaths = map (so: "${hostLibDir}/${so}") libs;
+      libPaths = map (so: if builtins.substring 0 1 so == "/" then so else "${hostLibDir}/${so}") libs;
       binPaths = map (l: builtins.head (builtins.split " " l)) bins;
       modPaths = concatMap (l:
         let dir = builtins.head (builtins.split " " l);
@@ -181,7 +184,7 @@ let
   };
   icu = mkDebianPackage {
     pname = "icu4c"; version = "72.1";
-    libs = [ "libicuuc.so.72" "libicudata.so.72" "libicui18n.so.72" ];
+    libs = [ "libicuuc.so.72" "libicudata.so.72" "libicui18n.so.72" "libicuio.so.72" ];
     deps = [ glibc libgcc ];
   };
   libxml2 = mkDebianPackage { pname = "libxml2"; version = "2.9.14"; libs = [ "libxml2.so.2" ]; deps = [ glibc icu xz zlib ]; };
@@ -195,6 +198,33 @@ let
     libs = [ "libpq.so.5" ];
     deps = [ glibc openssl krb5 openldap ];
   };
+  # Libraries that apacheHttpd and php's extensions (curl, xsl, zip, ...) share, or
+  # that one php extension loads; nixpkgs keeps each in a package of this name.
+  nghttp2 = mkDebianPackage { pname = "nghttp2"; version = "1.52.0"; libs = [ "libnghttp2.so.14" ]; deps = [ glibc ]; };
+  # libcurl with the libraries only it loads (rtmp, ssh2, psl).
+  curl = mkDebianPackage {
+    pname = "curl"; version = "7.88.1";
+    libs = [ "libcurl.so.4" "librtmp.so.1" "libssh2.so.1" "libpsl.so.5" ];
+    deps = [ glibc nghttp2 libidn2 libunistring openssl krb5 openldap zstd brotli zlib gnutls nettle gmp ];
+  };
+  libxslt = mkDebianPackage {
+    pname = "libxslt"; version = "1.1.35";
+    libs = [ "libxslt.so.1" "libexslt.so.0" ];
+    deps = [ glibc libxml2 libgcrypt ];
+  };
+  bzip2 = mkDebianPackage { pname = "bzip2"; version = "1.0.8"; libs = [ "libbz2.so.1.0" ]; deps = [ glibc ]; };
+  libzip = mkDebianPackage { pname = "libzip"; version = "1.7.3"; libs = [ "libzip.so.4" ]; deps = [ glibc bzip2 openssl zlib ]; };
+  sqlite = mkDebianPackage { pname = "sqlite"; version = "3.40.1"; libs = [ "libsqlite3.so.0" ]; deps = [ glibc ]; };
+  oniguruma = mkDebianPackage { pname = "oniguruma"; version = "6.9.8"; libs = [ "libonig.so.5" ]; deps = [ glibc ]; };
+  # unixODBC's driver manager, with libltdl (libtool's dlopen wrapper) that only it loads.
+  unixODBC = mkDebianPackage { pname = "unixODBC"; version = "2.3.11"; libs = [ "libodbc.so.2" "libltdl.so.7" ]; deps = [ glibc ]; };
+  # UW IMAP's c-client (nixpkgs: uwimap); Debian keeps it in /usr/lib.
+  uwimap = mkDebianPackage {
+    pname = "uw-imap"; version = "2007f";
+    libs = [ "/usr/lib/libc-client.so.2007e" ];
+    deps = [ glibc pam openssl krb5 ];
+  };
+
   # Time zone database: share/zoneinfo (symlinks inside it kept as symlinks).
   tzdata = mkDebianPackage {
     pname = "tzdata"; version = "2025b";
@@ -225,10 +255,10 @@ let
               "/usr/share/apache2/error error" "/usr/share/apache2/icons icons" ];
     track = [ "/etc/mime.types" "/etc/apache2/magic" ];
     deps = [ glibc libgcc openssl zlib zstd xz pcre2 libxcrypt nettle gmp brotli expat libuuid apr aprutil
-             icu libxml2 krb5 keyutils openldap cyrus_sasl gnutls p11-kit libffi libtasn1 libidn2 libunistring ];
-    # Only Apache's modules load these (mod_md, mod_lua, mod_http2, ...).
-    libs = [ "libcurl.so.4" "libnghttp2.so.14" "librtmp.so.1" "libssh2.so.1" "libpsl.so.5"
-             "libjansson.so.4" "liblua5.3.so.0" ];
+             icu libxml2 krb5 keyutils openldap cyrus_sasl gnutls p11-kit libffi libtasn1 libidn2 libunistring
+             curl nghttp2 ];
+    # Only Apache's modules load these (mod_md, mod_lua).
+    libs = [ "libjansson.so.4" "liblua5.3.so.0" ];
   };
 
   nginx = mkDebianPackage {
@@ -261,9 +291,13 @@ let
     '';
   };
 
+  # nixpkgs' stdenv moves sbin/* to bin/ and links sbin -> bin (move-sbin.sh); modules
+  # in lib/ (autotools' libdir). Debian compiles the module directory in as
+  # /usr/lib/lighttpd: pass -m ${lighttpd}/lib (harmless with nixpkgs).
   lighttpd = mkDebianPackage {
     pname = "lighttpd"; version = "1.4.69";
-    bins = [ "/usr/sbin/lighttpd sbin/lighttpd" "/usr/sbin/lighttpd-angel sbin/lighttpd-angel" ];
+    bins = [ "/usr/sbin/lighttpd bin/lighttpd" "/usr/sbin/lighttpd-angel bin/lighttpd-angel" ];
+    links = [ "sbin bin" ];
     moddirs = [ "/usr/lib/lighttpd lib" ];
     deps = [ glibc openssl zlib zstd pcre2 libxcrypt nettle gmp brotli ];
     libs = [ "libxxhash.so.0" "libdeflate.so.0" ];
@@ -287,9 +321,9 @@ let
     track = [ "/usr/share/postgresql/15/postgres.bki" "/usr/share/postgresql/15/catalog_version"
               "/usr/share/postgresql/15/extension/plpgsql.control" "/usr/share/postgresql/15/timezonesets/Default" ];
     deps = [ glibc libgcc openssl zlib zstd lz4 xz libxml2 icu pam krb5 openldap systemdLibs libpq libuuid
-             pcre2 ncurses libgcrypt ];
+             pcre2 ncurses libgcrypt libxslt ];
     # Only postgres' own modules or psql load these.
-    libs = [ "libreadline.so.8" "libxslt.so.1" "libselinux.so.1" ];
+    libs = [ "libreadline.so.8" "libselinux.so.1" ];
     postInstall = ''
       rm -rf "$out/share/postgresql/man"
       ln -s . "$out/share/postgresql/15"
@@ -333,17 +367,149 @@ let
     '';
   };
 
-  # PHP 8.2 (Debian's php8.2-cli, php8.2-fpm and the extensions of php8.2-common,
-  # -opcache, -readline, -mysql, -pgsql). Compiled-in paths: php.ini in /etc/php/8.2/{cli,fpm},
-  # extension_dir /usr/lib/php/20220829, php-fpm.conf /etc/php/8.2/fpm/php-fpm.conf: pass
-  # -c/-n, -d extension_dir=$out/lib/php/extensions and -y.
-  php = mkDebianPackage {
-    pname = "php"; version = "8.2.36";
+  # PHP 8.2, laid out as nixpkgs lays it out (pkgs/development/interpreters/php/generic.nix,
+  # pkgs/top-level/php-packages.nix):
+  #   php.unwrapped           bin/php, bin/php-fpm (sbin -> bin), etc/php.ini; no extension loaded
+  #   php.extensions.NAME     one derivation per extension: lib/php/extensions/NAME.so, with
+  #                           extensionName, internalDeps, zendExtension as in nixpkgs
+  #   php.withExtensions f    f { enabled, all } -> a list; a new php whose lib/php.ini loads
+  #                           them (extension=<store path>/lib/php/extensions/NAME.so, each after
+  #                           its internalDeps) and whose bin/php, bin/php-fpm set
+  #                           PHP_INI_SCAN_DIR to its lib/ unless already set
+  #   php.buildEnv { extensions, extraConfig }    the same with more php.ini text
+  #   php                     php.unwrapped.withExtensions (nixpkgs' default list, minus gd)
+  # Debian compiles filter, openssl, pcntl, session, sodium and zlib into the binary
+  # (nixpkgs: separate extensions): their attributes exist, marked builtin, and add no line.
+  # Debian's phar is an extension (nixpkgs builds it in): it is always loaded.
+  # Compiled-in paths are Debian's: php.ini in /etc/php/8.2/{cli,fpm}, extension_dir
+  # /usr/lib/php/20220829, php-fpm.conf /etc/php/8.2/fpm/php-fpm.conf: pass -c and -y.
+  phpVersion = "8.2.36";
+  phpExtDir = "/usr/lib/php/20220829";
+  phpUnwrapped = mkDebianPackage {
+    pname = "php"; version = phpVersion;
     bins = [ "/usr/bin/php8.2 bin/php" "/usr/sbin/php-fpm8.2 bin/php-fpm" ];
-    moddirs = [ "/usr/lib/php/20220829 lib/php/extensions" ];
-    deps = [ glibc libgcc openssl zlib pcre2 libxml2 icu systemdLibs libpq libffi libedit ];
+    files = [ "/usr/lib/php/8.2/php.ini-production etc/php.ini" ];
+    track = [ "/usr/lib/php/8.2/php.ini-production" ];
+    deps = [ glibc libgcc openssl zlib pcre2 libxml2 icu systemdLibs ];
     libs = [ "libsodium.so.23" "libargon2.so.1" "libapparmor.so.1" "libacl.so.1" ];
-    links = [ "sbin/php-fpm ../bin/php-fpm" ];
+    links = [ "sbin bin" ];
+  };
+  mkPhpExtension = name: { deps ? [ ], internalDeps ? [ ], zendExtension ? false, builtin ? false }:
+    if builtin then { extensionName = name; builtin = true; inherit internalDeps zendExtension; }
+    else mkDebianPackage {
+      pname = "php-${name}"; version = phpVersion;
+      bins = [ "${need "php8.2 extension ${name} (scripts/setup installs it)" "${phpExtDir}/${name}.so"} lib/php/extensions/${name}.so" ];
+      deps = [ glibc ] ++ deps;
+    } // { extensionName = name; inherit internalDeps zendExtension; };
+  phpExtensions = let e = phpExtensions; x = mkPhpExtension; in {
+    # php8.2-common, -opcache, -readline, -mysql, -pgsql
+    calendar = x "calendar" { };       ctype = x "ctype" { };       exif = x "exif" { };
+    ffi = x "ffi" { deps = [ libffi ]; };
+    fileinfo = x "fileinfo" { deps = [ pcre2 ]; };
+    ftp = x "ftp" { deps = [ openssl ]; };
+    gettext = x "gettext" { };         iconv = x "iconv" { };
+    mysqlnd = x "mysqlnd" { deps = [ openssl zlib ]; };
+    mysqli = x "mysqli" { internalDeps = [ e.mysqlnd ]; };
+    opcache = x "opcache" { deps = [ pcre2 ]; zendExtension = true; };
+    pdo = x "pdo" { };
+    pdo_mysql = x "pdo_mysql" { internalDeps = [ e.pdo e.mysqlnd ]; };
+    pdo_pgsql = x "pdo_pgsql" { deps = [ libpq ]; internalDeps = [ e.pdo ]; };
+    pgsql = x "pgsql" { deps = [ libpq ]; };
+    phar = x "phar" { };               posix = x "posix" { };
+    readline = x "readline" { deps = [ libedit ]; };
+    shmop = x "shmop" { };             sockets = x "sockets" { };
+    sysvmsg = x "sysvmsg" { };         sysvsem = x "sysvsem" { };    sysvshm = x "sysvshm" { };
+    tokenizer = x "tokenizer" { };
+    # php8.2-bcmath, -curl, -gmp, -imap, -intl, -ldap, -mbstring, -odbc, -soap, -sqlite3, -xml, -zip
+    bcmath = x "bcmath" { };
+    curl = x "curl" { deps = [ curl ]; };
+    dom = x "dom" { deps = [ libxml2 ]; };
+    gmp = x "gmp" { deps = [ gmp ]; };
+    imap = x "imap" { deps = [ uwimap ]; };
+    intl = x "intl" { deps = [ libgcc icu ]; };
+    ldap = x "ldap" { deps = [ openldap ]; };
+    mbstring = x "mbstring" { deps = [ oniguruma ]; };
+    odbc = x "odbc" { deps = [ unixODBC ]; };
+    pdo_odbc = x "pdo_odbc" { deps = [ unixODBC ]; internalDeps = [ e.pdo ]; };
+    pdo_sqlite = x "pdo_sqlite" { deps = [ sqlite ]; internalDeps = [ e.pdo ]; };
+    simplexml = x "simplexml" { deps = [ libxml2 ]; };
+    soap = x "soap" { deps = [ libxml2 ]; internalDeps = [ e.session ]; };
+    sqlite3 = x "sqlite3" { deps = [ sqlite ]; };
+    xml = x "xml" { deps = [ libxml2 ]; };
+    xmlreader = x "xmlreader" { deps = [ libxml2 ]; internalDeps = [ e.dom ]; };
+    xmlwriter = x "xmlwriter" { deps = [ libxml2 ]; };
+    xsl = x "xsl" { deps = [ libxslt libxml2 ]; internalDeps = [ e.dom ]; };
+    zip = x "zip" { deps = [ libzip ]; };
+    # Built into Debian's binary.
+    filter = x "filter" { builtin = true; };   openssl = x "openssl" { builtin = true; };
+    pcntl = x "pcntl" { builtin = true; };     session = x "session" { builtin = true; };
+    sodium = x "sodium" { builtin = true; };   zlib = x "zlib" { builtin = true; };
+  };
+
+  # The php.ini lines for a list of extensions: each one's internalDeps first, each
+  # extension once (nixpkgs: lib.textClosureList over internalDeps).
+  phpIniLines = exts:
+    let
+      visit = acc: ext:
+        if elem ext.extensionName acc.seen then acc
+        else
+          let after = builtins.foldl' visit acc (ext.internalDeps or [ ]); in
+          { seen = after.seen ++ [ ext.extensionName ];
+            lines = after.lines ++ (if ext.builtin or false then [ ]
+              else [ "${if ext.zendExtension then "zend_" else ""}extension=${ext}/lib/php/extensions/${ext.extensionName}.so" ]); };
+    in (builtins.foldl' visit { seen = [ ]; lines = [ ]; } exts).lines;
+
+  # nixpkgs' php.buildEnv / php.withExtensions. fns: the extension functions so far,
+  # each applied to { enabled; all; } in turn.
+  phpBuildEnv = fns: { extensions ? ({ enabled, ... }: enabled), extraConfig ? "" }:
+    let
+      allFns = fns ++ [ extensions ];
+      enabled = builtins.foldl' (en: f: f { enabled = en; all = phpExtensions; }) [ ] allFns;
+      ini = writeText "php-extra-init-${phpVersion}.ini"
+        (concatStringsSep "\n" (phpIniLines ([ phpExtensions.phar ] ++ enabled)) + "\n" + extraConfig + "\n");
+      self = derivation {
+        name = "php-with-extensions-${phpVersion}";
+        inherit system ini;
+        php = phpUnwrapped;
+        sh = "${busybox}/bin/sh";
+        builder = sh;
+        PATH = "${busybox}/bin";
+        # nixpkgs: makeBinaryWrapper --set-default PHP_INI_SCAN_DIR $out/lib (a compiled
+        # wrapper); here a busybox sh script doing the same.
+        args = [ "sh" "-ec" ''
+          mkdir -p $out/bin $out/lib
+          ln -s $ini $out/lib/php.ini
+          ln -s $php/etc $out/etc
+          ln -s bin $out/sbin
+          for p in php php-fpm; do
+            printf '#!%s\nexport PHP_INI_SCAN_DIR="''${PHP_INI_SCAN_DIR-%s}"\nexec %s "$@"\n' \
+              "$sh" "$out/lib" "$php/bin/$p" > $out/bin/$p
+            chmod 555 $out/bin/$p
+          done
+        '' ];
+      };
+    in self // {
+      version = phpVersion;
+      unwrapped = phpUnwrapped;
+      extensions = phpExtensions;
+      enabledExtensions = enabled;
+      phpIni = "${self}/lib/php.ini";
+      buildEnv = phpBuildEnv allFns;
+      withExtensions = f: phpBuildEnv allFns { extensions = f; };
+      meta = { description = "php ${phpVersion} with extensions, repackaged from Debian 12 binaries (test data)"; };
+    };
+
+  # nixpkgs' default set for PHP 8.2 (pkgs/development/interpreters/php/8.2.nix), but gd:
+  # Debian's php8.2-gd pulls libgd3 with AVIF, HEIF, TIFF, WebP, fontconfig (~30 libraries).
+  php = phpBuildEnv [ ] {
+    # (by name: `with all;` would not shadow this file's curl, gmp, openssl, ... packages)
+    extensions = { all, ... }: map (n: all.${n}) [
+      "bcmath" "calendar" "curl" "ctype" "dom" "exif" "fileinfo" "filter" "ftp" "gettext" "gmp"
+      "iconv" "imap" "intl" "ldap" "mbstring" "mysqli" "mysqlnd" "opcache" "openssl" "pcntl" "pdo"
+      "pdo_mysql" "pdo_odbc" "pdo_pgsql" "pdo_sqlite" "pgsql" "posix" "readline" "session"
+      "simplexml" "sockets" "soap" "sodium" "sysvsem" "sqlite3" "tokenizer" "xmlreader" "xmlwriter"
+      "zip" "zlib"
+    ];
   };
 
   busybox = mkDebianPackage {
@@ -387,7 +553,7 @@ in {
   inherit glibc libgcc openssl zlib zstd xz pcre2 libxcrypt gmp nettle brotli expat libuuid apr aprutil;
   inherit lz4 libcap libgpg-error libgcrypt systemdLibs libcap_ng audit pam libffi libtasn1 libunistring
     libidn2 p11-kit gnutls cyrus_sasl openldap keyutils krb5 icu libxml2 libmd libbsd ncurses libedit
-    libpq tzdata;
+    libpq tzdata nghttp2 curl libxslt bzip2 libzip sqlite oniguruma unixODBC uwimap;
   inherit redis apacheHttpd nginx nodejs lighttpd busybox postgresql mariadb php;
   inherit writeText runCommand system;
 }

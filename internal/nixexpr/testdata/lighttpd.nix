@@ -23,7 +23,7 @@ let
 
   # Generated files.
   files = {
-    "web-conf" = writeFile "web-conf" "lighttpd.conf" { path = ""; from = "textPath"; mode = 292; } "${pkgs.lighttpd}/sbin/lighttpd -tt -f \$out -m ${pkgs.lighttpd}/lib" "server.document-root = \"${paths."www"}\"
+    "web-conf" = writeFile "web-conf" "lighttpd.conf" { path = ""; from = "textPath"; mode = 292; } "${pkgs.lighttpd}/bin/lighttpd -tt -f \$out -m ${pkgs.lighttpd}/lib" "server.document-root = \"${paths."www"}\"
 server.port = 8080
 server.username = \"nobody\"
 server.groupname = \"nogroup\"
@@ -79,7 +79,7 @@ nobody:x:65534:65534::/var/empty:/sbin/nologin
   \"services\": [
     {
       \"name\": \"web\",
-      \"command\": \"${pkgs.lighttpd}/sbin/lighttpd -D -f ${files."web-conf"} -m ${pkgs.lighttpd}/lib\",
+      \"command\": \"${pkgs.lighttpd}/bin/lighttpd -D -f ${files."web-conf"} -m ${pkgs.lighttpd}/lib\",
       \"ready\": {
         \"tcp\": 8080,
         \"timeout\": 60
@@ -91,7 +91,7 @@ nobody:x:65534:65534::/var/empty:/sbin/nologin
         0
       ],
       \"stopsignal\": \"TERM\",
-      \"stopwaitsecs\": 10,
+      \"stopwaitsecs\": 9,
       \"stopasgroup\": true,
       \"killasgroup\": true
     }

@@ -23,11 +23,13 @@ let
 
   # Generated files.
   files = {
-    "httpd-conf" = writeFile "httpd-conf" "httpd.conf" { path = ""; from = "textPath"; mode = 292; } "${pkgs.apacheHttpd}/bin/httpd -t -f \$out" "ServerRoot ${pkgs.apacheHttpd}
+    "httpd-conf" = writeFile "httpd-conf" "httpd.conf" { path = ""; from = "textPath"; mode = 292; } "${pkgs.apacheHttpd}/bin/httpd -t -D NIX_DOCKER_CHECK -f \$out" "ServerRoot ${pkgs.apacheHttpd}
 ServerName localhost
 ServerAdmin admin@localhost
 Listen 8081
-DefaultRuntimeDir /run
+<IfDefine !NIX_DOCKER_CHECK>
+  DefaultRuntimeDir /run
+</IfDefine>
 PidFile /run/httpd-httpd.pid
 
 LoadModule mpm_event_module modules/mod_mpm_event.so
@@ -62,7 +64,7 @@ DirectoryIndex index.php index.html
 
 
 ";
-    "lighttpd-conf" = writeFile "lighttpd-conf" "lighttpd.conf" { path = ""; from = "textPath"; mode = 292; } "${pkgs.lighttpd}/sbin/lighttpd -tt -f \$out -m ${pkgs.lighttpd}/lib" "server.document-root = \"${paths."www"}\"
+    "lighttpd-conf" = writeFile "lighttpd-conf" "lighttpd.conf" { path = ""; from = "textPath"; mode = 292; } "${pkgs.lighttpd}/bin/lighttpd -tt -f \$out -m ${pkgs.lighttpd}/lib" "server.document-root = \"${paths."www"}\"
 server.port = 8082
 server.username = \"nobody\"
 server.groupname = \"nogroup\"
@@ -152,8 +154,6 @@ display_errors = Off
 log_errors = On
 error_log = /proc/self/fd/2
 
-
-
 ";
   };
 in
@@ -207,13 +207,13 @@ nobody:x:65534:65534::/var/empty:/sbin/nologin
         0
       ],
       \"stopsignal\": \"TERM\",
-      \"stopwaitsecs\": 10,
+      \"stopwaitsecs\": 4,
       \"stopasgroup\": true,
       \"killasgroup\": true
     },
     {
       \"name\": \"lighttpd\",
-      \"command\": \"${pkgs.lighttpd}/sbin/lighttpd -D -f ${files."lighttpd-conf"} -m ${pkgs.lighttpd}/lib\",
+      \"command\": \"${pkgs.lighttpd}/bin/lighttpd -D -f ${files."lighttpd-conf"} -m ${pkgs.lighttpd}/lib\",
       \"after\": [
         \"php\"
       ],
@@ -228,7 +228,7 @@ nobody:x:65534:65534::/var/empty:/sbin/nologin
         0
       ],
       \"stopsignal\": \"TERM\",
-      \"stopwaitsecs\": 10,
+      \"stopwaitsecs\": 4,
       \"stopasgroup\": true,
       \"killasgroup\": true
     },
@@ -249,7 +249,7 @@ nobody:x:65534:65534::/var/empty:/sbin/nologin
         0
       ],
       \"stopsignal\": \"TERM\",
-      \"stopwaitsecs\": 10,
+      \"stopwaitsecs\": 4,
       \"stopasgroup\": true,
       \"killasgroup\": true
     },
@@ -267,7 +267,7 @@ nobody:x:65534:65534::/var/empty:/sbin/nologin
         0
       ],
       \"stopsignal\": \"TERM\",
-      \"stopwaitsecs\": 10,
+      \"stopwaitsecs\": 4,
       \"stopasgroup\": true,
       \"killasgroup\": true,
       \"signals\": [

@@ -31,11 +31,13 @@ dir /var/lib/redis
 daemonize no
 logfile \"\"
 ";
-    "web-conf" = writeFile "web-conf" "httpd.conf" { path = ""; from = "textPath"; mode = 292; } "${pkgs.apacheHttpd}/bin/httpd -t -f \$out" "ServerRoot ${pkgs.apacheHttpd}
+    "web-conf" = writeFile "web-conf" "httpd.conf" { path = ""; from = "textPath"; mode = 292; } "${pkgs.apacheHttpd}/bin/httpd -t -D NIX_DOCKER_CHECK -f \$out" "ServerRoot ${pkgs.apacheHttpd}
 ServerName localhost
 ServerAdmin admin@localhost
 Listen 80
-DefaultRuntimeDir /run
+<IfDefine !NIX_DOCKER_CHECK>
+  DefaultRuntimeDir /run
+</IfDefine>
 PidFile /run/httpd-web.pid
 
 LoadModule mpm_event_module modules/mod_mpm_event.so
@@ -120,7 +122,7 @@ nobody:x:65534:65534::/var/empty:/sbin/nologin
         0
       ],
       \"stopsignal\": \"TERM\",
-      \"stopwaitsecs\": 10,
+      \"stopwaitsecs\": 4,
       \"stopasgroup\": true,
       \"killasgroup\": true
     },
@@ -139,7 +141,7 @@ nobody:x:65534:65534::/var/empty:/sbin/nologin
         0
       ],
       \"stopsignal\": \"TERM\",
-      \"stopwaitsecs\": 10,
+      \"stopwaitsecs\": 4,
       \"stopasgroup\": true,
       \"killasgroup\": true
     },
@@ -157,7 +159,7 @@ nobody:x:65534:65534::/var/empty:/sbin/nologin
         0
       ],
       \"stopsignal\": \"TERM\",
-      \"stopwaitsecs\": 10,
+      \"stopwaitsecs\": 4,
       \"stopasgroup\": true,
       \"killasgroup\": true
     }
