@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/docker/docker/client"
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/nix-docker/nix-docker/internal/docker"
@@ -33,6 +34,7 @@ type buildFlags struct {
 	from    string
 	output  string
 	oci     string
+	loadVia string
 }
 
 // parseBuildFlags parses the main command's flags and its one file
@@ -52,11 +54,18 @@ func parseBuildFlags(args []string, stderr io.Writer) (f buildFlags, file string
 	fs.StringVar(&f.from, "from", "", "with -b: build on this image's layers, adding only the store paths it lacks")
 	fs.StringVar(&f.output, "o", "", "with -b: write the docker-archive to `FILE` (\"-\": stdout) instead of loading it; without -b: the out-link (default ./result)")
 	fs.StringVar(&f.oci, "oci", "", "with -b: write an OCI image layout to `DIR` instead of loading it (with -o too: both)")
+	fs.StringVar(&f.loadVia, "load-via", "", "with -b: how to load into the engine: `archive` (every layer), partial (only the layers it lacks: Docker's classic store), registry (it pulls from a registry on 127.0.0.1); default: the fastest the engine takes")
 	fs.Var(&f.include, "I", "add a Nix search path entry, such as nixpkgs=/path (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, "", 0, false
 		}
+		return f, "", 2, false
+	}
+	switch f.loadVia {
+	case output.ViaAuto, output.ViaArchive, output.ViaPartial, output.ViaRegistry:
+	default:
+		fmt.Fprintf(stderr, "nix-docker: --load-via %q: want archive, partial or registry\n", f.loadVia)
 		return f, "", 2, false
 	}
 	file, ok = oneFile(fs, stderr)
@@ -134,19 +143,23 @@ func runImage(ctx context.Context, f buildFlags, opts pipeline.Options, stdout, 
 		fmt.Fprintln(stderr, "nix-docker: -b needs -t NAME[:TAG] (or -o FILE / --oci DIR to write the image instead of loading it)")
 		return 2
 	}
+	if f.loadVia != "" && !load {
+		fmt.Fprintln(stderr, "nix-docker: --load-via needs a load into the engine (not -o or --oci)")
+		return 2
+	}
 	// One engine client for the build, made only when it is needed.
 	var deps pipeline.Deps
-	var engine docker.Client
+	var cli *client.Client
 	if load || f.from != "" {
-		cli, err := docker.New()
-		if err != nil {
+		var err error
+		if cli, err = docker.New(); err != nil {
 			fmt.Fprintf(stderr, "nix-docker: %v\n", err)
 			return 1
 		}
 		defer cli.Close()
-		deps.Engine, engine = cli, cli
+		deps.Engine = cli
 	}
-	outs, err := outputs(f, engine, stdout)
+	outs, err := outputs(ctx, f, cli, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "nix-docker: %v\n", err)
 		return 1
@@ -172,8 +185,9 @@ func runImage(ctx context.Context, f buildFlags, opts pipeline.Options, stdout, 
 	return 0
 }
 
-// outputs are where the image goes, as the flags say.
-func outputs(f buildFlags, engine docker.Client, stdout io.Writer) ([]output.Output, error) {
+// outputs are where the image goes, as the flags say. For a load it asks
+// the engine what it is and says how it will load (unless -q).
+func outputs(ctx context.Context, f buildFlags, cli *client.Client, stdout, stderr io.Writer) ([]output.Output, error) {
 	var outs []output.Output
 	switch f.output {
 	case "":
@@ -194,7 +208,18 @@ func outputs(f buildFlags, engine docker.Client, stdout io.Writer) ([]output.Out
 		if f.from != "" {
 			bases = []string{f.from}
 		}
-		outs = append(outs, output.NewEngine(engine, f.tag, bases))
+		e, err := docker.Describe(ctx, cli)
+		if err != nil {
+			return nil, err
+		}
+		o, how, err := output.ForEngine(cli, e, f.tag, bases, f.loadVia)
+		if err != nil {
+			return nil, err
+		}
+		if !f.quiet {
+			fmt.Fprintf(stderr, "engine: %s; loading via %s\n", e, how)
+		}
+		outs = append(outs, o)
 	}
 	return outs, nil
 }
