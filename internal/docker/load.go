@@ -17,6 +17,7 @@ import (
 // satisfies it; tests use a fake.
 type Client interface {
 	ImageInspect(ctx context.Context, imageID string, opts ...client.ImageInspectOption) (image.InspectResponse, error)
+	ImageList(ctx context.Context, opts image.ListOptions) ([]image.Summary, error)
 	ImageLoad(ctx context.Context, input io.Reader, opts ...client.ImageLoadOption) (image.LoadResponse, error)
 	ImageTag(ctx context.Context, source, target string) error
 	ImageRemove(ctx context.Context, imageID string, opts image.RemoveOptions) ([]image.DeleteResponse, error)
@@ -59,6 +60,10 @@ type LoadOptions struct {
 	// Expect is what the engine must hold afterwards; its ConfigDigest
 	// and DiffIDs default to the archive's.
 	Expect Expect
+	// Ledger is read for the layers of every image nix-docker built in
+	// the engine (Holdings), which may hold the image's bottom too, and
+	// records the loaded image. The zero Ledger keeps none.
+	Ledger Ledger
 }
 
 // Result says what Load did.
@@ -86,8 +91,9 @@ type Result struct {
 // every output has the image, and removes Ref.
 //
 // Unless opts.Full, it leaves out of the archive the longest bottom of
-// img's layers that one of opts.Holders shares: the engine reuses a layer
-// only with the same layers below it. If the engine refuses the partial
+// img's layers that one of opts.Holders or one of the images nix-docker
+// built in the engine (Holdings) shares: the engine reuses a layer only
+// with the same layers below it. If the engine refuses the partial
 // archive (the containerd store and Podman do), or accepts it but then
 // holds something else than the plan (the containerd store may, printing
 // "Error unpacking image"), Load sends the full archive and checks again;
@@ -104,6 +110,7 @@ func Load(ctx context.Context, c Client, img Archive, opts LoadOptions) (Result,
 	if _, err := c.ImageInspect(ctx, img.ID()); err == nil {
 		if id, err := Verify(ctx, c, img.ID(), want); err == nil {
 			res.ImageID, res.AlreadyLoaded, res.LayersSkipped = id, true, len(want.DiffIDs)
+			opts.Ledger.Record(id, want.DiffIDs)
 			return res, nil
 		}
 	} else if !isNotFound(err) {
@@ -112,7 +119,7 @@ func Load(ctx context.Context, c Client, img Archive, opts LoadOptions) (Result,
 	skip := 0
 	if !opts.Full {
 		var err error
-		if skip, err = heldPrefix(ctx, c, opts.Holders, want.DiffIDs); err != nil {
+		if skip, err = heldPrefix(ctx, c, opts.Ledger, opts.Holders, want.DiffIDs); err != nil {
 			return res, err
 		}
 	}
@@ -129,12 +136,23 @@ func Load(ctx context.Context, c Client, img Archive, opts LoadOptions) (Result,
 	}
 	res.LayersSkipped = skip
 	res.LayersSent = len(want.DiffIDs) - skip
+	opts.Ledger.Record(res.ImageID, want.DiffIDs)
 	return res, nil
 }
 
-// heldPrefix is the longest bottom of diffIDs one of the holders shares.
-func heldPrefix(ctx context.Context, c Inspector, holders []string, diffIDs []string) (int, error) {
+// heldPrefix is the longest bottom of diffIDs that one of the holders or
+// one of the images nix-docker built in the engine shares.
+func heldPrefix(ctx context.Context, c Client, ledger Ledger, holders []string, diffIDs []string) (int, error) {
+	chains, err := Holdings(ctx, c, ledger)
+	if err != nil {
+		return 0, err
+	}
 	skip := 0
+	for _, chain := range chains {
+		if n := commonPrefix(chain, diffIDs); n > skip {
+			skip = n
+		}
+	}
 	for _, ref := range holders {
 		got, err := c.ImageInspect(ctx, ref)
 		if err != nil {

@@ -86,13 +86,40 @@ type fakeEngine struct {
 	// wrongLayers is how many loads register an image whose last layer is
 	// not the archive's.
 	wrongLayers int
-	dropNames   bool     // ignore RepoTags; report "Loaded image ID: <id>"
-	loads       []int    // layer files per load
-	tagged      []string // ImageTag targets
+	dropNames   bool            // ignore RepoTags; report "Loaded image ID: <id>"
+	labelled    map[string]bool // IDs of images with LabelName
+	loads       []int           // layer files per load
+	received    int64           // archive bytes the engine read, over all loads
+	inspects    int             // ImageInspect calls
+	lists       int             // ImageList calls
+	tagged      []string        // ImageTag targets
 }
 
 func newEngine(s Store) *fakeEngine {
-	return &fakeEngine{store: s, images: map[string]image.InspectResponse{}}
+	return &fakeEngine{store: s, images: map[string]image.InspectResponse{}, labelled: map[string]bool{}}
+}
+
+// addBuilt adds an image nix-docker built (it carries LabelName).
+func (e *fakeEngine) addBuilt(id string, layers []string, tags ...string) {
+	e.add(id, layers, tags...)
+	e.labelled[id] = true
+}
+
+// ImageList lists images by ID, as the engine does, with the label
+// filter applied.
+func (e *fakeEngine) ImageList(_ context.Context, opts image.ListOptions) ([]image.Summary, error) {
+	e.lists++
+	var out []image.Summary
+	for ref, img := range e.images {
+		if ref != img.ID {
+			continue
+		}
+		if opts.Filters.Contains("label") && !(opts.Filters.ExactMatch("label", LabelName) && e.labelled[img.ID]) {
+			continue
+		}
+		out = append(out, image.Summary{ID: img.ID, Labels: map[string]string{LabelName: "app"}})
+	}
+	return out, nil
 }
 
 func (e *fakeEngine) add(id string, layers []string, names ...string) {
@@ -116,6 +143,7 @@ func (e *fakeEngine) names() []string {
 }
 
 func (e *fakeEngine) ImageInspect(_ context.Context, ref string, _ ...client.ImageInspectOption) (image.InspectResponse, error) {
+	e.inspects++
 	img, ok := e.images[ref]
 	if !ok && e.store == StorePodman {
 		img, ok = e.images["localhost/"+ref]
@@ -184,10 +212,15 @@ func errorMessage(msg string) map[string]any {
 }
 
 func (e *fakeEngine) ImageLoad(_ context.Context, r io.Reader, _ ...client.ImageLoadOption) (image.LoadResponse, error) {
-	m, files, configs, err := readArchive(r)
+	cr := &countReader{r: r}
+	m, files, configs, err := readArchive(cr)
 	if err != nil {
 		return image.LoadResponse{}, err
 	}
+	if _, err := io.Copy(io.Discard, cr); err != nil { // the end-of-archive padding
+		return image.LoadResponse{}, err
+	}
+	e.received += cr.n
 	e.loads = append(e.loads, len(files)-2)
 	if e.failLoad != nil {
 		return answer(errorMessage(e.failLoad.Error()))
@@ -325,7 +358,7 @@ func commitLoad(t *testing.T, e *fakeEngine, res Result, tag string) {
 type loadCase struct {
 	name    string
 	store   Store
-	setup   func(*fakeEngine)
+	setup   func(*fakeEngine, Ledger)
 	img     fakeArchive
 	holders []string
 	full    bool
@@ -333,6 +366,8 @@ type loadCase struct {
 	retried string // in Result.Retried
 	wantErr string
 	files   []int // layer files per load attempt
+	// inspects is the ImageInspect calls Load makes, when not 0.
+	inspects int
 }
 
 var loadCases = []loadCase{
@@ -344,7 +379,7 @@ var loadCases = []loadCase{
 	},
 	{
 		name:    "previous tag holds the bottom",
-		setup:   func(e *fakeEngine) { e.add("sha256:old", []string{"a", "b", "x"}, "app:latest") },
+		setup:   func(e *fakeEngine, _ Ledger) { e.add("sha256:old", []string{"a", "b", "x"}, "app:latest") },
 		img:     archive("sha256:new", "a", "b", "c"),
 		holders: []string{"app:latest"},
 		want:    Result{ImageID: "sha256:new", LayersSent: 1, LayersSkipped: 2},
@@ -352,7 +387,7 @@ var loadCases = []loadCase{
 	},
 	{
 		name: "base holds more than the tag",
-		setup: func(e *fakeEngine) {
+		setup: func(e *fakeEngine, _ Ledger) {
 			e.add("sha256:old", []string{"a", "x"}, "app:latest")
 			e.add("sha256:base", []string{"a", "b"})
 		},
@@ -362,8 +397,41 @@ var loadCases = []loadCase{
 		files:   []int{1},
 	},
 	{
+		name: "an image nix-docker built under another tag holds the bottom (ledger: no inspect)",
+		setup: func(e *fakeEngine, l Ledger) {
+			e.addBuilt("sha256:v1", []string{"a", "b", "x"}, "app:v1")
+			l.Record("sha256:v1", []string{"a", "b", "x"})
+		},
+		img:      archive("sha256:new", "a", "b", "c"),
+		holders:  []string{"app:latest"},
+		want:     Result{ImageID: "sha256:new", LayersSent: 1, LayersSkipped: 2},
+		files:    []int{1},
+		inspects: 3, // the new ID, the tag, the temporary name: none for v1
+	},
+	{
+		name: "an image nix-docker built that the ledger lacks is inspected once",
+		setup: func(e *fakeEngine, _ Ledger) {
+			e.addBuilt("sha256:v1", []string{"a", "b", "x"}, "app:v1")
+		},
+		img:      archive("sha256:new", "a", "b", "c"),
+		holders:  []string{"app:latest"},
+		want:     Result{ImageID: "sha256:new", LayersSent: 1, LayersSkipped: 2},
+		files:    []int{1},
+		inspects: 4, // the new ID, v1, the tag, the temporary name
+	},
+	{
+		name: "images without the label are not consulted",
+		setup: func(e *fakeEngine, l Ledger) {
+			e.add("sha256:other", []string{"a", "b", "x"}, "other:v1")
+			l.Record("sha256:other", []string{"a", "b", "x"})
+		},
+		img:   archive("sha256:new", "a", "b", "c"),
+		want:  Result{ImageID: "sha256:new", LayersSent: 3},
+		files: []int{3},
+	},
+	{
 		name:    "same layers in another order are not reused",
-		setup:   func(e *fakeEngine) { e.add("sha256:old", []string{"b", "a"}, "app:latest") },
+		setup:   func(e *fakeEngine, _ Ledger) { e.add("sha256:old", []string{"b", "a"}, "app:latest") },
 		img:     archive("sha256:new", "a", "b"),
 		holders: []string{"app:latest"},
 		want:    Result{ImageID: "sha256:new", LayersSent: 2},
@@ -371,7 +439,7 @@ var loadCases = []loadCase{
 	},
 	{
 		name:    "full archive asked for",
-		setup:   func(e *fakeEngine) { e.add("sha256:old", []string{"a", "b", "x"}, "app:latest") },
+		setup:   func(e *fakeEngine, _ Ledger) { e.add("sha256:old", []string{"a", "b", "x"}, "app:latest") },
 		img:     archive("sha256:new", "a", "b", "c"),
 		holders: []string{"app:latest"},
 		full:    true,
@@ -380,14 +448,14 @@ var loadCases = []loadCase{
 	},
 	{
 		name:  "already loaded",
-		setup: func(e *fakeEngine) { e.add("sha256:new", []string{"a", "b"}) },
+		setup: func(e *fakeEngine, _ Ledger) { e.add("sha256:new", []string{"a", "b"}) },
 		img:   archive("sha256:new", "a", "b"),
 		want:  Result{ImageID: "sha256:new", LayersSkipped: 2, AlreadyLoaded: true},
 	},
 	{
 		name:    "containerd store refuses a partial archive",
 		store:   StoreContainerd,
-		setup:   func(e *fakeEngine) { e.add("sha256:old", []string{"a", "b", "x"}, "app:latest") },
+		setup:   func(e *fakeEngine, _ Ledger) { e.add("sha256:old", []string{"a", "b", "x"}, "app:latest") },
 		img:     archive("sha256:new", "a", "b", "c"),
 		holders: []string{"app:latest"},
 		want:    Result{ImageID: manifestID("sha256:new"), LayersSent: 3, FullFallback: true},
@@ -397,7 +465,7 @@ var loadCases = []loadCase{
 	{
 		name:  "containerd store swallows an unpack error",
 		store: StoreContainerd,
-		setup: func(e *fakeEngine) {
+		setup: func(e *fakeEngine, _ Ledger) {
 			e.add("sha256:old", []string{"a", "b", "x"}, "app:latest")
 			e.unpackErrors = 1
 		},
@@ -410,7 +478,7 @@ var loadCases = []loadCase{
 	{
 		name:  "containerd store swallows an unpack error twice",
 		store: StoreContainerd,
-		setup: func(e *fakeEngine) {
+		setup: func(e *fakeEngine, _ Ledger) {
 			e.add("sha256:old", []string{"a", "b", "x"}, "app:latest")
 			e.unpackErrors = 2
 		},
@@ -422,7 +490,7 @@ var loadCases = []loadCase{
 	{
 		name:    "Podman refuses a partial archive",
 		store:   StorePodman,
-		setup:   func(e *fakeEngine) { e.add("sha256:old", []string{"a", "b", "x"}, "localhost/app:latest") },
+		setup:   func(e *fakeEngine, _ Ledger) { e.add("sha256:old", []string{"a", "b", "x"}, "localhost/app:latest") },
 		img:     archive("sha256:new", "a", "b", "c"),
 		holders: []string{"app:latest"},
 		want:    Result{ImageID: "sha256:new", LayersSent: 3, FullFallback: true},
@@ -431,7 +499,7 @@ var loadCases = []loadCase{
 	},
 	{
 		name: "a partial load that is not the plan is sent again in full",
-		setup: func(e *fakeEngine) {
+		setup: func(e *fakeEngine, _ Ledger) {
 			e.add("sha256:old", []string{"a", "b", "x"}, "app:latest")
 			e.wrongLayers = 1
 		},
@@ -443,7 +511,7 @@ var loadCases = []loadCase{
 	},
 	{
 		name: "a load that is never the plan fails",
-		setup: func(e *fakeEngine) {
+		setup: func(e *fakeEngine, _ Ledger) {
 			e.add("sha256:old", []string{"a", "b", "x"}, "app:latest")
 			e.wrongLayers = 2
 		},
@@ -454,14 +522,14 @@ var loadCases = []loadCase{
 	},
 	{
 		name:  "an engine that drops the archive's names is found by the ID it reports",
-		setup: func(e *fakeEngine) { e.dropNames = true },
+		setup: func(e *fakeEngine, _ Ledger) { e.dropNames = true },
 		img:   archive("sha256:new", "a", "b"),
 		want:  Result{ImageID: "sha256:new", LayersSent: 2},
 		files: []int{2},
 	},
 	{
 		name: "failed load",
-		setup: func(e *fakeEngine) {
+		setup: func(e *fakeEngine, _ Ledger) {
 			e.add("sha256:old", []string{"a", "b", "x"}, "app:latest")
 			e.failLoad = errors.New("no space left on device")
 		},
@@ -489,11 +557,13 @@ func testLoad(t *testing.T, c loadCase) {
 		store = StoreClassic
 	}
 	e := newEngine(store)
+	ledger := Ledger{Dir: t.TempDir()}
 	if c.setup != nil {
-		c.setup(e)
+		c.setup(e, ledger)
 	}
+	e.inspects = 0
 	namesBefore := e.names()
-	opts := LoadOptions{Holders: c.holders, Full: c.full, Expect: Expect{AnyID: store == StoreContainerd, Config: configFor(c.img.id)}}
+	opts := LoadOptions{Holders: c.holders, Full: c.full, Expect: Expect{AnyID: store == StoreContainerd, Config: configFor(c.img.id)}, Ledger: ledger}
 	got, err := Load(context.Background(), e, c.img, opts)
 	if fmt.Sprint(e.loads) != fmt.Sprint(c.files) {
 		t.Errorf("Load: layer files per attempt %v, want %v", e.loads, c.files)
@@ -507,6 +577,9 @@ func testLoad(t *testing.T, c loadCase) {
 		}
 		if after := e.names(); !slices.Equal(after, namesBefore) {
 			t.Errorf("after a failed Load the engine names %v, want %v (no temporary name left)", after, namesBefore)
+		}
+		if _, ok := ledger.Lookup(c.img.id); ok {
+			t.Errorf("failed Load recorded %s in the ledger", c.img.id)
 		}
 		return
 	}
@@ -524,6 +597,16 @@ func testLoad(t *testing.T, c loadCase) {
 	if res != c.want {
 		t.Errorf("Load = %+v, want %+v", res, c.want)
 	}
+	checkBytes(t, got.BytesSent, e.received, c.files)
+	if e.lists > 1 {
+		t.Errorf("Load listed images %d times, want at most once", e.lists)
+	}
+	if c.inspects != 0 && e.inspects != c.inspects {
+		t.Errorf("Load inspected %d times, want %d", e.inspects, c.inspects)
+	}
+	if layers, ok := ledger.Lookup(got.ImageID); !ok || !slices.Equal(layers, c.img.diffIDs) {
+		t.Errorf("ledger after Load: %v (%v), want %v", layers, ok, c.img.diffIDs)
+	}
 	commitLoad(t, e, got, "app:latest")
 	if id := e.images["app:latest"].ID; id != c.want.ImageID {
 		t.Errorf("after Load and tagging, app:latest is %s, want %s", id, c.want.ImageID)
@@ -532,6 +615,70 @@ func testLoad(t *testing.T, c loadCase) {
 		if IsTemporary(n) {
 			t.Errorf("after tagging the engine still names %s", n)
 		}
+	}
+}
+
+// checkBytes compares what Load says it sent with what the engine read,
+// and bounds it: each layer file is 1000 bytes plus its tar header; the
+// manifest and config add a few blocks per load.
+func checkBytes(t *testing.T, sent, received int64, files []int) {
+	t.Helper()
+	if sent != received {
+		t.Errorf("Load: BytesSent %d, the engine read %d", sent, received)
+	}
+	n := 0
+	for _, f := range files {
+		n += f
+	}
+	if len(files) > 0 && (sent <= int64(n)*1000 || sent > int64(n)*1536+int64(len(files))*6144) {
+		t.Errorf("Load: BytesSent %d for %d layer files in %d loads", sent, n, len(files))
+	}
+	if len(files) == 0 && sent != 0 {
+		t.Errorf("Load: BytesSent %d without a load, want 0", sent)
+	}
+}
+
+// TestHoldingsBounded: on an engine with many nix-docker images the
+// ledger lacks, Holdings inspects at most maxInspect of them.
+func TestHoldingsBounded(t *testing.T) {
+	e := newEngine(StoreClassic)
+	for i := 0; i < 50; i++ {
+		e.addBuilt(fmt.Sprintf("sha256:%02d", i), []string{"a", fmt.Sprint(i)})
+	}
+	ledger := Ledger{Dir: t.TempDir()}
+	chains, err := Holdings(context.Background(), e, ledger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.lists != 1 || e.inspects != maxInspect || len(chains) != maxInspect {
+		t.Errorf("Holdings: %d lists, %d inspects, %d chains; want 1, %d, %d", e.lists, e.inspects, len(chains), maxInspect, maxInspect)
+	}
+	// The inspected ones are in the ledger now: the next call inspects
+	// the next maxInspect.
+	e.inspects = 0
+	chains, err = Holdings(context.Background(), e, ledger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.inspects != maxInspect || len(chains) != 2*maxInspect {
+		t.Errorf("second Holdings: %d inspects, %d chains; want %d, %d", e.inspects, len(chains), maxInspect, 2*maxInspect)
+	}
+}
+
+func TestLedger(t *testing.T) {
+	l := Ledger{Dir: t.TempDir()}
+	l.Record("sha256:abc", []string{"sha256:1", "sha256:2"})
+	if got, ok := l.Lookup("sha256:abc"); !ok || strings.Join(got, " ") != "sha256:1 sha256:2" {
+		t.Errorf("Lookup = %v, %v", got, ok)
+	}
+	for _, bad := range []string{"abc", "sha256:", "sha256:../x", "sha256:a/b"} {
+		l.Record(bad, []string{"sha256:1"})
+		if _, ok := l.Lookup(bad); ok {
+			t.Errorf("Lookup(%q) found a record", bad)
+		}
+	}
+	if _, ok := (Ledger{}).Lookup("sha256:abc"); ok {
+		t.Errorf("an empty ledger found a record")
 	}
 }
 

@@ -3,11 +3,14 @@
 //
 // It is pure policy: it reads a closure (paths, sizes, references) and
 // returns groups of store paths, bottom first. It reads no files and
-// writes no tars (package image does).
+// writes no tars (package image does), and it never asks an engine what it
+// holds (package docker does).
 //
-// The order matters because an engine reuses a layer only when every layer
-// below it is the same: widely shared, rarely changing paths (glibc,
-// openssl) go at the bottom, the roots (the system path, the app) on top,
-// and the order of two paths depends only on those paths, so that adding
-// or changing one path leaves the layers below it as they were.
+// The plan follows the engine's costs (docs/images.md, "Cost model"): an
+// engine pays more per layer than for the bytes, and reuses a layer only
+// when every layer below it is the same (its ChainID). So the paths
+// packages share go at the bottom in few layers, each package with the
+// paths only it uses above them, large paths alone where that pays, and
+// the app's own small paths (its sources, its config files, the system
+// path) in one layer on top: a change to the app resends that layer only.
 package layers

@@ -21,29 +21,57 @@ func sp(name string, salt int) string {
 	return "/nix/store/" + b.String() + "-" + name
 }
 
-// names shortens a plan to names for readable failures.
+// names shortens a plan to names, each layer sorted, for readable
+// failures and comparisons.
 func names(plan [][]string) [][]string {
 	out := make([][]string, len(plan))
 	for i, l := range plan {
 		for _, p := range l {
 			out[i] = append(out[i], nameOf(p))
 		}
+		sort.Strings(out[i])
 	}
 	return out
 }
 
-// closureOf builds a closure from "name: ref ref" lines.
-func closureOf(lines ...string) ([]StorePath, map[string]string) {
+const (
+	kib = 1 << 10
+	mib = 1 << 20
+)
+
+// closureOf builds a closure from "name size: ref ref" lines (size in
+// bytes, with an optional K or M suffix).
+func closureOf(t *testing.T, lines ...string) ([]StorePath, map[string]string) {
+	t.Helper()
 	byName := map[string]string{}
+	for _, l := range lines {
+		head, _, _ := strings.Cut(l, ":")
+		byName[strings.Fields(head)[0]] = sp(strings.Fields(head)[0], 0)
+	}
 	var out []StorePath
 	for _, l := range lines {
-		name, _, _ := strings.Cut(l, ":")
-		byName[strings.TrimSpace(name)] = sp(strings.TrimSpace(name), 0)
-	}
-	for _, l := range lines {
-		name, refs, _ := strings.Cut(l, ":")
-		s := StorePath{Path: byName[strings.TrimSpace(name)], NarSize: 1}
+		head, refs, _ := strings.Cut(l, ":")
+		f := strings.Fields(head)
+		var size int64 = 1
+		if len(f) > 1 {
+			mult := int64(1)
+			num := f[1]
+			switch {
+			case strings.HasSuffix(num, "K"):
+				mult, num = kib, strings.TrimSuffix(num, "K")
+			case strings.HasSuffix(num, "M"):
+				mult, num = mib, strings.TrimSuffix(num, "M")
+			}
+			if _, err := fmt.Sscan(num, &size); err != nil {
+				t.Fatalf("bad size in %q", l)
+			}
+			size *= mult
+		}
+		s := StorePath{Path: byName[f[0]], NarSize: size}
 		for _, r := range strings.Fields(refs) {
+			if byName[r] == "" {
+				t.Fatalf("unknown reference %s in %q", r, l)
+			}
 			s.References = append(s.References, byName[r])
 		}
 		s.References = append(s.References, s.Path) // Nix lists self-references
@@ -52,18 +80,28 @@ func closureOf(lines ...string) ([]StorePath, map[string]string) {
 	return out, byName
 }
 
+// webapp is the webapp example's closure, in short: three packages on
+// glibc and openssl, a static init, the app's source and config files.
+var webapp = []string{
+	"glibc 4500K:",
+	"gcc-lib 2M: glibc",
+	"zlib 100K: glibc",
+	"openssl 5500K: glibc",
+	"icu 36M: glibc gcc-lib",
+	"libuv 200K: glibc",
+	"nodejs 100M: glibc gcc-lib openssl zlib icu libuv",
+	"apr 300K: glibc",
+	"apache-httpd 8M: glibc openssl zlib apr",
+	"redis 4M: glibc openssl gcc-lib",
+	"init 3M:",
+	"app 3K:",
+	"www 1K:",
+	"redis.conf 1K:",
+	"httpd.conf 1K: apache-httpd www",
+	"system 4K: nodejs apache-httpd redis init app www redis.conf httpd.conf",
+}
+
 func TestPlan(t *testing.T) {
-	webapp := []string{
-		"glibc-2.36:",
-		"zlib-1.2.13: glibc-2.36",
-		"openssl-3.0: glibc-2.36",
-		"redis-7.0.15: glibc-2.36 openssl-3.0",
-		"apache-httpd-2.4: glibc-2.36 openssl-3.0 zlib-1.2.13",
-		"nodejs-18: glibc-2.36 openssl-3.0 zlib-1.2.13",
-		"app: nodejs-18",
-		"www:",
-		"system: redis-7.0.15 apache-httpd-2.4 app www",
-	}
 	cases := []struct {
 		name  string
 		lines []string
@@ -72,47 +110,84 @@ func TestPlan(t *testing.T) {
 		want  [][]string
 	}{
 		{
-			name:  "one layer per path, shared ones first, roots on top",
-			lines: webapp, top: []string{"system", "app"}, max: 100,
+			name:  "shared paths in one layer, large paths alone, packages largest first, the app on top",
+			lines: webapp, top: []string{"system"}, max: 16,
 			want: [][]string{
-				{"glibc-2.36"}, {"openssl-3.0"}, {"zlib-1.2.13"}, {"nodejs-18"},
-				{"www"}, {"redis-7.0.15"}, {"apache-httpd-2.4"},
-				{"app"}, {"system"},
+				{"gcc-lib", "glibc", "openssl", "zlib"},
+				{"icu"}, {"nodejs"}, {"libuv"},
+				{"apache-httpd", "apr"},
+				{"redis"}, {"init"},
+				{"app", "httpd.conf", "redis.conf", "system", "www"},
 			},
 		},
 		{
-			name:  "over the limit: shared classes merge, the least shared split by name hash",
-			lines: webapp, top: []string{"system", "app"}, max: 6,
+			name:  "a short budget: large paths alone while it lasts, largest first",
+			lines: webapp, top: []string{"system"}, max: 7,
 			want: [][]string{
-				{"glibc-2.36", "openssl-3.0", "zlib-1.2.13"}, {"nodejs-18"},
-				{"redis-7.0.15", "www"}, {"apache-httpd-2.4"},
-				{"app"}, {"system"},
+				{"gcc-lib", "glibc", "openssl", "zlib"},
+				{"nodejs"}, {"icu", "libuv"},
+				{"apache-httpd", "apr"},
+				{"redis"}, {"init"},
+				{"app", "httpd.conf", "redis.conf", "system", "www"},
+			},
+		},
+		{
+			name:  "more packages than layers: hashed into a power of two of layers",
+			lines: webapp, top: []string{"system"}, max: 4,
+			want: [][]string{
+				// FNV-1a of the names, mod 2: nodejs, apache-httpd and
+				// redis 0, init 1.
+				{"gcc-lib", "glibc", "openssl", "zlib"},
+				{"apache-httpd", "apr", "icu", "libuv", "nodejs", "redis"},
+				{"init"},
+				{"app", "httpd.conf", "redis.conf", "system", "www"},
+			},
+		},
+		{
+			name:  "two layers: everything under the app",
+			lines: webapp, top: []string{"system"}, max: 2,
+			want: [][]string{
+				{"apache-httpd", "apr", "gcc-lib", "glibc", "icu", "init", "libuv", "nodejs", "openssl", "redis", "zlib"},
+				{"app", "httpd.conf", "redis.conf", "system", "www"},
 			},
 		},
 		{
 			name:  "one layer",
 			lines: webapp, top: []string{"system"}, max: 1,
-			want: [][]string{{"glibc-2.36", "openssl-3.0", "zlib-1.2.13", "www", "redis-7.0.15", "apache-httpd-2.4", "nodejs-18", "app", "system"}},
+			want: [][]string{{"apache-httpd", "app", "apr", "gcc-lib", "glibc", "httpd.conf", "icu", "init", "libuv", "nodejs", "openssl", "redis", "redis.conf", "system", "www", "zlib"}},
 		},
 		{
-			name:  "two layers: the roots alone on top",
-			lines: webapp, top: []string{"system"}, max: 2,
-			want: [][]string{{"glibc-2.36", "openssl-3.0", "zlib-1.2.13", "www", "redis-7.0.15", "apache-httpd-2.4", "nodejs-18", "app"}, {"system"}},
+			name: "an app path over AppPathMax is a package of its own (named exception)",
+			lines: []string{
+				"glibc 4500K:", "nodejs 100M: glibc", "bundle 2M:", "app 3K:",
+				"system 4K: nodejs bundle app",
+			},
+			top: []string{"system"}, max: 16,
+			want: [][]string{{"nodejs"}, {"glibc"}, {"bundle"}, {"app", "system"}},
 		},
 		{
-			name:  "no top given",
-			lines: []string{"a:", "b: a", "c: b"}, max: 10,
-			want: [][]string{{"a"}, {"b"}, {"c"}},
+			name: "a small static package only the app uses rides in the app's layer (named exception)",
+			lines: []string{
+				"glibc 4M:", "nodejs 100M: glibc", "tini 200K:", "app 3K:",
+				"system 4K: nodejs tini app",
+			},
+			top: []string{"system"}, max: 16,
+			want: [][]string{{"nodejs"}, {"glibc"}, {"app", "system", "tini"}},
+		},
+		{
+			name:  "no top given: the closure's roots are the packages",
+			lines: []string{"a:", "b: a", "c: b", "d: a"}, max: 10,
+			want: [][]string{{"a"}, {"b", "c"}, {"d"}},
 		},
 		{
 			name:  "top not in the closure is ignored",
 			lines: []string{"a:", "b: a"}, top: []string{"x"}, max: 10,
-			want: [][]string{{"a"}, {"b"}},
+			want: [][]string{{"a", "b"}},
 		},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			closure, byName := closureOf(c.lines...)
+			closure, byName := closureOf(t, c.lines...)
 			var top []string
 			for _, n := range c.top {
 				if p, ok := byName[n]; ok {
@@ -122,11 +197,6 @@ func TestPlan(t *testing.T) {
 				}
 			}
 			got := names(Plan(closure, top, c.max))
-			// Within a layer paths are sorted by store path (hash), so
-			// compare layers as sets.
-			for _, l := range append(got, c.want...) {
-				sort.Strings(l)
-			}
 			if !reflect.DeepEqual(got, c.want) {
 				t.Errorf("Plan(max %d) =\n  %v\nwant\n  %v", c.max, got, c.want)
 			}
@@ -137,46 +207,116 @@ func TestPlan(t *testing.T) {
 	}
 }
 
-// synthetic makes a closure of n paths shaped like real ones: a few
-// libraries everything loads, libraries loaded by some, programs, the app
-// and the system path on top.
-func synthetic(seed int64, n int) (closure []StorePath, app, system string) {
-	r := rand.New(rand.NewSource(seed))
-	paths := make([]string, n)
-	for i := range paths {
-		paths[i] = sp(fmt.Sprintf("pkg%03d-1.0", i), 0)
+// TestPlanSharedForTheFirstTime is the named exception to the stability
+// of adding a package: a path only one package used becomes shared, so it
+// moves from that package's layer to the shared layer at the bottom, and
+// the layers above the large shared ones (none here) are new.
+func TestPlanSharedForTheFirstTime(t *testing.T) {
+	before, byName := closureOf(t, webapp...)
+	plan := Plan(before, []string{byName["system"]}, 16)
+	grown, byName2 := closureOf(t, append(webapp[:len(webapp)-1:len(webapp)-1],
+		"curl 1M: glibc openssl libuv",
+		"system 4K: nodejs apache-httpd redis init app www redis.conf httpd.conf curl")...)
+	after := Plan(grown, []string{byName2["system"]}, 16)
+	if kept := prefix(plan, after); kept != 0 {
+		t.Errorf("adding curl, which shares Node.js' libuv: kept %d bottom layers, want 0\nbefore %v\nafter  %v", kept, names(plan), names(after))
 	}
-	app, system = sp("app", 0), sp("system", 0)
-	for i := range paths {
-		refs := map[string]bool{paths[i]: true}
-		if i > 0 && r.Float64() < 0.9 {
-			refs[paths[0]] = true
-		}
-		for k := r.Intn(5); k > 0 && i > 1; k-- {
-			u := r.Float64()
-			refs[paths[int(float64(i)*u*u)]] = true
-		}
-		closure = append(closure, StorePath{Path: paths[i], NarSize: int64(1000 + r.Intn(100000)), References: keys(refs)})
+	if got := names(after)[0]; !reflect.DeepEqual(got, []string{"gcc-lib", "glibc", "libuv", "openssl", "zlib"}) {
+		t.Errorf("shared layer after adding curl = %v, want libuv in it", got)
 	}
-	appRefs := map[string]bool{app: true}
-	sysRefs := map[string]bool{system: true, app: true}
-	for k := 0; k < 6; k++ {
-		appRefs[paths[r.Intn(n)]] = true
-		sysRefs[paths[n/2+r.Intn(n-n/2)]] = true
-	}
-	closure = append(closure,
-		StorePath{Path: app, NarSize: 5000, References: keys(appRefs)},
-		StorePath{Path: system, NarSize: 2000, References: keys(sysRefs)})
-	return closure, app, system
 }
 
-func keys(m map[string]bool) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
+// pkg is a package of a synthetic closure: its entry path and the paths
+// only it uses.
+type pkg struct {
+	entry string
+	paths []string // entry included
+	bytes int64
+}
+
+// world is a synthetic closure with what the test knows about it: which
+// paths are the app's, which are shared, and the packages.
+type world struct {
+	closure []StorePath
+	system  string
+	app     []string // the app's own paths, system included
+	shared  []string // paths two or more packages use
+	pkgs    []pkg
+}
+
+// synthetic makes a closure of about n paths shaped like real ones: a few
+// core libraries every package loads (glibc), libraries two or more
+// packages share, packages with exclusive dependencies (some of them
+// large), and the app: its sources and config files (small, one of them
+// referring to a package) and the system path.
+func synthetic(seed int64, n int) world {
+	r := rand.New(rand.NewSource(seed))
+	var w world
+	add := func(name string, size int64, refs ...string) string {
+		p := sp(name, 0)
+		w.closure = append(w.closure, StorePath{Path: p, NarSize: size, References: append(refs, p)})
+		return p
 	}
-	sort.Strings(out)
-	return out
+	size := func() int64 {
+		if r.Intn(8) == 0 {
+			return LargePath + int64(r.Intn(100*mib)) // a large path
+		}
+		return 1 + int64(r.Intn(2*mib))
+	}
+	glibc := add("glibc-2.36", 4*mib)
+	core := []string{glibc}
+	for i := 0; i < 1+n/40; i++ {
+		core = append(core, add(fmt.Sprintf("core%02d-1.0", i), size(), glibc))
+	}
+	w.shared = append(w.shared, core...)
+	nPkgs := 2 + n/12
+	var shared []string
+	for i := 0; i < n/10; i++ {
+		shared = append(shared, add(fmt.Sprintf("shared%03d-1.0", i), size(), glibc))
+	}
+	w.shared = append(w.shared, shared...)
+	users := make([][]string, nPkgs) // shared libraries per package
+	for _, s := range shared {
+		// Each shared library is used by two or more packages.
+		a := r.Intn(nPkgs)
+		b := (a + 1 + r.Intn(nPkgs-1)) % nPkgs
+		users[a] = append(users[a], s)
+		users[b] = append(users[b], s)
+		if r.Intn(3) == 0 {
+			c := r.Intn(nPkgs)
+			users[c] = append(users[c], s)
+		}
+	}
+	per := (n - len(w.closure)) / nPkgs
+	if per < 1 {
+		per = 1
+	}
+	for k := 0; k < nPkgs; k++ {
+		var own []string
+		var bytes int64
+		for j := 0; j < r.Intn(per)+1; j++ {
+			s := size()
+			refs := append([]string{glibc}, core[r.Intn(len(core))])
+			if len(own) > 0 && r.Intn(2) == 0 {
+				refs = append(refs, own[r.Intn(len(own))])
+			}
+			own = append(own, add(fmt.Sprintf("pkg%03d-dep%02d-1.0", k, j), s, refs...))
+			bytes += s
+		}
+		s := size()
+		entry := add(fmt.Sprintf("pkg%03d-1.0", k), s, append(append(append([]string{}, own...), core...), users[k]...)...)
+		w.pkgs = append(w.pkgs, pkg{entry: entry, paths: append(own, entry), bytes: bytes + s})
+	}
+	var entries []string
+	for _, p := range w.pkgs {
+		entries = append(entries, p.entry)
+	}
+	src := add("app-src", 1+int64(r.Intn(AppPathMax)))
+	www := add("app-www", 1+int64(r.Intn(AppPathMax)))
+	conf := add("app.conf", 1+int64(r.Intn(8*kib)), www, entries[0])
+	w.system = add("nix-docker-system", 4*kib, append([]string{src, www, conf}, entries...)...)
+	w.app = []string{src, www, conf, w.system}
+	return w
 }
 
 // rehash gives path and everything that depends on it a new hash, as a
@@ -218,7 +358,10 @@ func prefix(a, b [][]string) int {
 	return n
 }
 
-func checkPlan(t *testing.T, plan [][]string, closure []StorePath, top []string, max int) {
+// checkPlan checks the bounds every plan keeps: at most max layers, every
+// path in exactly one non-empty sorted layer, and the app's own paths
+// (as the test made them) alone in the top layer.
+func checkPlan(t *testing.T, plan [][]string, closure []StorePath, app []string, max int) {
 	t.Helper()
 	if len(plan) > max {
 		t.Fatalf("Plan: %d layers, want at most %d", len(plan), max)
@@ -241,153 +384,128 @@ func checkPlan(t *testing.T, plan [][]string, closure []StorePath, top []string,
 	if len(seen) != len(closure) {
 		t.Fatalf("Plan: %d paths, want %d", len(seen), len(closure))
 	}
-	if len(closure) <= max && len(plan) != len(closure) {
-		t.Fatalf("Plan: %d layers for %d paths under the limit %d, want one per path", len(plan), len(closure), max)
-	}
-	for i, p := range top {
-		layer := plan[len(plan)-len(top)+i]
-		if !(len(layer) == 1 && layer[0] == p) {
-			t.Fatalf("Plan: top path %s not alone in layer %d from the top: %v", nameOf(p), len(top)-i, names(plan[len(plan)-len(top):]))
+	if max > 1 {
+		want := append([]string(nil), app...)
+		sort.Strings(want)
+		if top := plan[len(plan)-1]; !reflect.DeepEqual(top, want) {
+			t.Fatalf("Plan: top layer %v, want the app's paths %v", names([][]string{top}), names([][]string{want}))
 		}
 	}
 }
 
-// TestPlanStability is the layering property: on synthetic closures of 20
-// to 500 paths, Plan is deterministic, keeps its bounds, and a change to
-// one path leaves every layer below the first one holding an affected path
-// (the path or something depending on it) exactly as it was, so an engine
-// reuses them all; adding a path keeps every layer below where it lands.
+// TestPlanStability is the layering property, on synthetic closures of
+// 20 to 500 paths and layer limits from 3 to 100:
+//
+//   - Plan is deterministic and keeps its bounds, the app's own paths
+//     alone on top.
+//   - A change confined to the app's paths keeps every layer below the
+//     app's: with the root filesystem layer, the engine is sent two
+//     layers, whatever the closure and the limit.
+//   - Adding a package that uses paths other packages already share plus
+//     new ones of its own, while every package and every large path has a
+//     layer of its own (the documented condition), keeps every layer
+//     below the first one holding a package no larger than the new one.
 func TestPlanStability(t *testing.T) {
 	for _, n := range []int{20, 60, 99, 150, 500} {
-		for _, max := range []int{100, 30} {
+		for _, max := range []int{3, 8, DefaultMax, 30, 100} {
 			for seed := int64(1); seed <= 5; seed++ {
-				closure, app, system := synthetic(seed, n)
-				top := []string{app, system}
-				plan := Plan(closure, top, max)
-				checkPlan(t, plan, closure, top, max)
+				w := synthetic(seed, n)
+				what := fmt.Sprintf("n=%d max=%d seed=%d", n, max, seed)
+				plan := Plan(w.closure, []string{w.system}, max)
+				checkPlan(t, plan, w.closure, w.app, max)
 
-				shuffled := append([]StorePath(nil), closure...)
+				shuffled := append([]StorePath(nil), w.closure...)
 				rand.New(rand.NewSource(seed)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
-				if again := Plan(shuffled, []string{system, app}, max); !reflect.DeepEqual(again, plan) {
-					t.Fatalf("n=%d max=%d seed=%d: Plan depends on input order", n, max, seed)
+				if again := Plan(shuffled, []string{w.system}, max); !reflect.DeepEqual(again, plan) {
+					t.Fatalf("%s: Plan depends on input order", what)
 				}
 
-				// Change one path.
-				victim := closure[rand.New(rand.NewSource(seed)).Intn(n)].Path
-				changed, rename := rehash(closure, victim, 1)
-				newTop := []string{rename(app), rename(system)}
-				newPlan := Plan(changed, newTop, max)
-				checkPlan(t, newPlan, changed, newTop, max)
-				first := len(plan)
-				names := map[string]bool{}
-				for _, s := range changed {
-					names[s.Path] = true
+				// Change one of the app's paths (not the system path).
+				victim := w.app[rand.New(rand.NewSource(seed)).Intn(len(w.app)-1)]
+				changed, rename := rehash(w.closure, victim, 1)
+				var newApp []string
+				for _, p := range w.app {
+					newApp = append(newApp, rename(p))
 				}
-				for i, l := range plan {
-					if !names[l[0]] || func() bool {
-						for _, p := range l {
-							if !names[p] {
-								return true
-							}
-						}
-						return false
-					}() {
-						first = i
-						break
-					}
-				}
-				if kept := prefix(plan, newPlan); kept < first {
-					t.Errorf("n=%d max=%d seed=%d: changing %s kept %d bottom layers, want the %d below its first affected layer",
-						n, max, seed, nameOf(victim), kept, first)
+				newPlan := Plan(changed, []string{rename(w.system)}, max)
+				checkPlan(t, newPlan, changed, newApp, max)
+				resent := len(newPlan) - prefix(plan, newPlan) + 1 // + the root filesystem layer
+				if resent > 2 || len(newPlan) != len(plan) {
+					t.Errorf("%s: changing %s resends %d layers, want at most 2\nbefore %v\nafter  %v", what, nameOf(victim), resent, names(plan), names(newPlan))
 				}
 
-				// Add a path the app uses.
-				added := sp("new-dep-1.0", 0)
-				grown := append(append([]StorePath(nil), closure...), StorePath{Path: added, NarSize: 1, References: []string{added, closure[0].Path}})
-				for i := range grown {
-					if grown[i].Path == app {
-						grown[i].References = append(append([]string(nil), grown[i].References...), added)
-					}
-				}
-				grown, rename = rehash(grown, app, 2)
-				grownTop := []string{rename(app), rename(system)}
-				grownPlan := Plan(grown, grownTop, max)
-				checkPlan(t, grownPlan, grown, grownTop, max)
-				at := 0
-				for i, l := range grownPlan {
-					for _, p := range l {
-						if p == added {
-							at = i
-						}
-					}
-				}
-				// Over the limit the class the new path joins may take
-				// in one more path from above, so count from its class's
-				// first layer.
-				g := newGraph(grown)
-				for i, l := range grownPlan[:at] {
-					if g.class(g.index[l[0]]) == g.class(g.index[added]) {
-						at = i
-						break
-					}
-				}
-				// When the budget runs short, a class may be spread over
-				// fewer chunks (a power of two): from then on, layers of
-				// that class and above are new.
-				oldK, newK := splitOf(closure, top, max), splitOf(grown, grownTop, max)
-				for i, l := range grownPlan[:at] {
-					c := g.class(g.index[l[0]])
-					if oldK[c] != newK[c] {
-						at = i
-						break
-					}
-				}
-				if kept := prefix(plan, grownPlan); kept < at {
-					t.Errorf("n=%d max=%d seed=%d: adding a path at layer %d kept %d bottom layers", n, max, seed, at, kept)
-				}
+				checkAdd(t, what, w, plan, max)
 			}
 		}
 	}
 }
 
-// splitOf is how Plan spreads each class (by class number) of a closure
-// over layers: individual or a number of chunks.
-func splitOf(closure []StorePath, top []string, max int) map[int]int {
-	g := newGraph(closure)
-	isTop := map[string]bool{}
-	for _, p := range top {
-		isTop[p] = true
+// checkAdd adds a package to w (new paths of its own, plus a core
+// library and a shared one, which two packages use already) and checks
+// what stays.
+func checkAdd(t *testing.T, what string, w world, plan [][]string, max int) {
+	t.Helper()
+	r := rand.New(rand.NewSource(int64(len(w.closure))))
+	var size int64
+	var added []StorePath
+	var own []string
+	for j := 0; j < 1+r.Intn(3); j++ {
+		p := sp(fmt.Sprintf("newpkg-dep%d-1.0", j), 0)
+		s := 1 + int64(r.Intn(3*mib))
+		added = append(added, StorePath{Path: p, NarSize: s, References: []string{p, w.shared[0]}})
+		own = append(own, p)
+		size += s
 	}
-	var rest []int
-	for i, p := range g.paths {
-		if !isTop[p] {
-			rest = append(rest, i)
+	entry := sp("newpkg-1.0", 0)
+	refs := append([]string{entry, w.shared[0], w.shared[len(w.shared)-1]}, own...)
+	added = append(added, StorePath{Path: entry, NarSize: 100 * kib, References: refs})
+	size += 100 * kib
+	grown := append(append([]StorePath(nil), w.closure...), added...)
+	for i := range grown {
+		if grown[i].Path == w.system {
+			grown[i].References = append(append([]string(nil), grown[i].References...), entry)
 		}
 	}
-	g.sort(rest)
-	classes := g.classes(rest)
-	out := map[int]int{}
-	for i, k := range split(classes, max-len(top)) {
-		out[g.class(classes[i][0])] = k
+	grown, rename := rehash(grown, w.system, 2)
+	var app []string
+	for _, p := range w.app {
+		app = append(app, rename(p))
 	}
-	return out
-}
+	grownPlan := Plan(grown, []string{rename(w.system)}, max)
+	checkPlan(t, grownPlan, grown, app, max)
 
-// TestPlanSmallOnTop: among the paths only the system needs, the large
-// interpreter sits below the small source and config, so changing the
-// source resends neither the interpreter nor its libraries.
-func TestPlanSmallOnTop(t *testing.T) {
-	libc, node, src, conf, system := sp("glibc-2.36", 0), sp("nodejs-20", 0), sp("app", 0), sp("app.conf", 0), sp("nix-docker-system", 0)
-	closure := []StorePath{
-		{Path: libc, NarSize: 5 << 20},
-		{Path: node, NarSize: 100 << 20, References: []string{libc}},
-		{Path: src, NarSize: 2 << 10},
-		{Path: conf, NarSize: 300},
-		{Path: system, NarSize: 3 << 10, References: []string{node, src, conf}},
+	// The documented condition: a layer for the shared paths, one per
+	// package, one per large path, and the app's.
+	large := 0
+	for _, s := range grown {
+		if s.NarSize >= LargePath {
+			large++
+		}
 	}
-	got := Plan(closure, []string{system}, 100)
-	want := [][]string{{libc}, {node}, {src}, {conf}, {system}}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("Plan =\n  %v\nwant\n  %v", got, want)
+	if 1+len(w.pkgs)+1+large+1 > max {
+		return
+	}
+	// The layers that must stay: from the bottom, up to the first that
+	// holds a path of a package no larger than the new one, or an app path.
+	small := map[string]bool{}
+	for _, p := range w.pkgs {
+		if p.bytes <= size {
+			for _, q := range p.paths {
+				small[q] = true
+			}
+		}
+	}
+	for _, p := range w.app {
+		small[p] = true
+	}
+	want := 0
+	for _, l := range plan {
+		if small[l[0]] {
+			break
+		}
+		want++
+	}
+	if kept := prefix(plan, grownPlan); kept < want {
+		t.Errorf("%s: adding a package of %d bytes kept %d bottom layers, want %d\nbefore %v\nafter  %v", what, size, kept, want, names(plan), names(grownPlan))
 	}
 }

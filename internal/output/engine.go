@@ -50,7 +50,7 @@ func (e *Engine) Deliver(ctx context.Context, img *image.Image) (Report, error) 
 	if e.tag != "" {
 		refs = append([]string{e.tag}, e.bases...)
 	}
-	res, err := docker.Load(ctx, e.client, img, docker.LoadOptions{Holders: refs, Full: e.full, Expect: expectFor(img, e.engine)})
+	res, err := docker.Load(ctx, e.client, img, docker.LoadOptions{Holders: refs, Full: e.full, Expect: expectFor(img, e.engine), Ledger: docker.DefaultLedger()})
 	if err != nil {
 		return Report{}, fmt.Errorf("loading %s: %w", e.tag, err)
 	}

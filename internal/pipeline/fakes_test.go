@@ -174,6 +174,12 @@ func (e *fakeEngine) ImageInspect(_ context.Context, ref string, _ ...client.Ima
 	return r, err
 }
 
+// ImageList lists no image nix-docker built: these tests give the
+// engine's holdings through the tag and the base only.
+func (e *fakeEngine) ImageList(context.Context, image.ListOptions) ([]image.Summary, error) {
+	return nil, nil
+}
+
 func (e *fakeEngine) ImageSave(_ context.Context, refs []string, _ ...client.ImageSaveOption) (io.ReadCloser, error) {
 	e.saves++
 	var r image.InspectResponse

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/nix-docker/nix-docker/internal/image"
+	"github.com/nix-docker/nix-docker/internal/layers"
 	"github.com/nix-docker/nix-docker/internal/nixbuild"
 	"github.com/nix-docker/nix-docker/internal/output"
 	"github.com/nix-docker/nix-docker/schema"
@@ -37,8 +38,9 @@ type Options struct {
 	Warnings func(hcl.Diagnostics, map[string]*hcl.File)
 }
 
-// DefaultMaxLayers leaves room under Docker's ceiling of 125 layers.
-const DefaultMaxLayers = 100
+// DefaultMaxLayers is the cost model's layer count (layers.DefaultMax,
+// docs/images.md); Docker's own ceiling is 125.
+const DefaultMaxLayers = layers.DefaultMax
 
 // Deps are the outside systems a build talks to, made once per build.
 type Deps struct {
