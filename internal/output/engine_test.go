@@ -111,6 +111,10 @@ func (f *fakeClient) ImagePull(context.Context, string, image.PullOptions) (io.R
 	return nil, errors.New("Get \"http://127.0.0.1:1/v2/\": dial tcp 127.0.0.1:1: connect: connection refused")
 }
 
+func (f *fakeClient) ImageList(context.Context, image.ListOptions) ([]image.Summary, error) {
+	return nil, nil
+}
+
 func (f *fakeClient) HTTPClient() *http.Client { return http.DefaultClient }
 func (f *fakeClient) DaemonHost() string       { return "unix:///fake.sock" }
 
