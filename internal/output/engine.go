@@ -3,6 +3,7 @@ package output
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/nix-docker/nix-docker/internal/docker"
 	"github.com/nix-docker/nix-docker/internal/image"
@@ -46,6 +47,7 @@ func (e *Engine) Method() string {
 // engine lacks (those of the image the tag names now and of the bases
 // are left out), and checks what the engine then holds against the plan.
 func (e *Engine) Deliver(ctx context.Context, img *image.Image) (Report, error) {
+	start := time.Now()
 	refs := e.bases
 	if e.tag != "" {
 		refs = append([]string{e.tag}, e.bases...)
@@ -55,25 +57,30 @@ func (e *Engine) Deliver(ctx context.Context, img *image.Image) (Report, error) 
 		return Report{}, fmt.Errorf("loading %s: %w", e.tag, err)
 	}
 	e.loaded = pending{id: res.ImageID, ref: res.Ref}
-	r := loadReport(res.ImageID, e.tag, res.LayersSent, res.LayersSkipped, res.BytesSent, e.Method())
+	fallback := ""
 	if res.FullFallback {
-		r.Fallback = "the partial archive failed (" + res.Retried + "): sent the full one"
-		r.Detail += "; " + r.Fallback
+		fallback = "the partial archive failed (" + res.Retried + "): sent the full one"
 	}
-	return r, nil
+	return loadReport(res.ImageID, e.tag, res.LayersSent, res.LayersSkipped, res.BytesSent, e.Method(), time.Since(start), fallback), nil
 }
 
-// loadReport is the report of a load into the engine.
-func loadReport(id, tag string, sent, skipped int, bytes int64, method string) Report {
-	return Report{
+// loadReport is the report of a load into the engine: what crossed, the
+// way it went, how long the load took, and the fallback taken if any.
+func loadReport(id, tag string, sent, skipped int, bytes int64, method string, took time.Duration, fallback string) Report {
+	r := Report{
 		Output:        "engine",
 		ImageID:       id,
 		Summary:       fmt.Sprintf("loaded %s as %s", id, tag),
-		Detail:        fmt.Sprintf("%d layers sent (%s), %d already in the engine; via %s", sent, ByteSize(bytes), skipped, method),
+		Detail:        fmt.Sprintf("%d layers sent (%s), %d already in the engine; via %s in %.1fs", sent, ByteSize(bytes), skipped, method, took.Seconds()),
 		LayersSent:    sent,
 		LayersSkipped: skipped,
 		BytesSent:     bytes,
+		Fallback:      fallback,
 	}
+	if fallback != "" {
+		r.Detail += "; " + fallback
+	}
+	return r
 }
 
 // expectFor is what the engine must hold after loading img.

@@ -3,6 +3,7 @@ package output
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/nix-docker/nix-docker/internal/docker"
 	"github.com/nix-docker/nix-docker/internal/image"
@@ -48,7 +49,8 @@ func (l *Loopback) Method() string { return "the loopback registry" }
 // Deliver serves img, has the engine pull it and verifies the result; on
 // failure it sends the full archive.
 func (l *Loopback) Deliver(ctx context.Context, img *image.Image) (Report, error) {
-	rep, err := l.pull(ctx, img)
+	start := time.Now()
+	rep, err := l.pull(ctx, img, start)
 	if err == nil {
 		return rep, nil
 	}
@@ -60,14 +62,13 @@ func (l *Loopback) Deliver(ctx context.Context, img *image.Image) (Report, error
 	if ferr != nil {
 		return Report{}, fmt.Errorf("%w (the pull from the loopback registry failed before: %v)", ferr, err)
 	}
-	rep.Fallback = "the pull from the loopback registry failed (" + err.Error() + "): sent the full docker-archive"
-	rep.Detail += "; " + rep.Fallback
-	return rep, nil
+	fallback := "the pull from the loopback registry failed (" + err.Error() + "): sent the full docker-archive"
+	return loadReport(rep.ImageID, l.tag, rep.LayersSent, rep.LayersSkipped, rep.BytesSent, l.fallback.Method(), time.Since(start), fallback), nil
 }
 
 // pull serves img until the engine has pulled it, and verifies what the
 // engine holds.
-func (l *Loopback) pull(ctx context.Context, img *image.Image) (Report, error) {
+func (l *Loopback) pull(ctx context.Context, img *image.Image, start time.Time) (Report, error) {
 	v, err := oci.Image(img, oci.Options{})
 	if err != nil {
 		return Report{}, err
@@ -91,7 +92,8 @@ func (l *Loopback) pull(ctx context.Context, img *image.Image) (Report, error) {
 	}
 	l.loaded = pending{id: id, ref: ref}
 	fetched, bytes := reg.Fetched()
-	return loadReport(id, l.tag, fetched, len(img.Layers)-fetched, bytes, l.Method()), nil
+	docker.DefaultLedger().Record(id, img.DiffIDs())
+	return loadReport(id, l.tag, fetched, len(img.Layers)-fetched, bytes, l.Method(), time.Since(start), ""), nil
 }
 
 // Commit points the tag at the pulled image and removes its temporary
