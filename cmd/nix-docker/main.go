@@ -19,15 +19,19 @@ const usage = `usage:
   nix-docker prune NAME                       remove NAME's old, untagged images
   nix-docker options [MODULE]                 list the built-in modules' options
   nix-docker fmt [-check] [FILE|-]            format HCL files (default: *.hcl here)
+  nix-docker deploy [--install REPO]          print or install a git hook that deploys pushes
+  nix-docker version                          print the version and commit (also --version)
 `
 
 // commands are the subcommands; the default is build.
 var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"check":   runCheck,
+	"deploy":  runDeploy,
 	"fmt":     runFmt,
 	"nix":     runNix,
 	"options": runOptions,
 	"prune":   runPrune,
+	"version": runVersion,
 }
 
 func main() {
@@ -37,11 +41,20 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		if cmd, ok := commands[args[0]]; ok {
+			if helpAsked(args[1:]) {
+				return commandHelp(args[0], cmd, stderr)
+			}
 			return cmd(args[1:], stdout, stderr)
 		}
 		if args[0] == "help" {
 			fmt.Fprint(stdout, usage)
 			return 0
+		}
+		if args[0] == "--version" || args[0] == "-version" {
+			return runVersion(nil, stdout, stderr)
+		}
+		if unknownCommand(args[0], stderr) {
+			return 2
 		}
 	}
 	return runBuild(args, stdout, stderr)

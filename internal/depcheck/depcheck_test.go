@@ -56,6 +56,8 @@ func TestDeps(t *testing.T) {
 		{"internal/output", only("internal/image", "internal/oci", "internal/docker", "internal/runspec")},
 		{"internal/project", only("schema", "modules", "internal/runspec", "internal/contract")},
 		{"internal/nixexpr", only("internal/project", "internal/contract", "schema", "modules", "internal/runspec")},
+		{"internal/deploy", only()}, // builds by running nix-docker, so it needs none of the stages
+		{"internal/version", std},
 	}
 	for _, r := range rules {
 		for _, dep := range goList(t, "{{join .Deps \" \"}}", r.pkg) {
@@ -68,11 +70,12 @@ func TestDeps(t *testing.T) {
 
 // TestImports guards the direct imports of the top of the tree: the
 // command line is flags and wiring (the pipeline, the outputs it
-// chooses, the engine connection it shares), and the stages' packages
-// are imported by the pipeline, not by each other or the command line.
+// chooses, the engine connection it shares, and the commands that are
+// not builds: deploy, version), and the stages' packages are imported by
+// the pipeline, not by each other or the command line.
 func TestImports(t *testing.T) {
 	for _, dep := range goList(t, "{{join .Imports \" \"}}", "cmd/nix-docker") {
-		if internal(dep) && !slices.Contains([]string{"internal/pipeline", "internal/output", "internal/docker"}, strings.TrimPrefix(dep, mod)) {
+		if internal(dep) && !slices.Contains([]string{"internal/pipeline", "internal/output", "internal/docker", "internal/deploy", "internal/version"}, strings.TrimPrefix(dep, mod)) {
 			t.Errorf("cmd/nix-docker imports %s: it wires the pipeline and outputs, and reaches no further", dep)
 		}
 	}
