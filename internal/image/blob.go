@@ -37,9 +37,8 @@ var compressor = fmt.Sprintf("gzip-%d %s", GzipLevel, runtime.Version())
 // source is where a layer's bytes come from and what the build learned of
 // them; shared by the copies of a Layer.
 type source struct {
-	open   func() (io.ReadCloser, error) // the uncompressed tar, from its origin
-	learn  func(Blob)                    // remembers a computed Blob (in the cache); may be nil
-	forget func()                        // drops what the cache remembers, found wrong; may be nil
+	open  func() (io.ReadCloser, error) // the uncompressed tar, from its origin; nil: File
+	entry *entry                        // the layer cache's record of the layer; nil: none
 
 	mu   sync.Mutex
 	blob *Blob // the compressed stream's digest and size, once known
@@ -73,7 +72,7 @@ func (l Layer) Open() (io.ReadCloser, error) {
 func (l Layer) verify(rc io.ReadCloser, what, digest string, size int64) io.ReadCloser {
 	v := &verifier{rc: rc, h: sha256.New(), what: what, digest: digest, size: size}
 	if l.src != nil {
-		v.mismatch = l.src.forget
+		v.mismatch = l.src.entry.forget
 	}
 	return v
 }
@@ -81,36 +80,63 @@ func (l Layer) verify(rc io.ReadCloser, what, digest string, size int64) io.Read
 // Compressed returns the digest and size of the layer's gzip stream. The
 // first call for a layer compresses it (without keeping the bytes) unless
 // the layer cache remembers it from an earlier build; the answer is kept.
-func (l Layer) Compressed() (Blob, error) {
+func (l Layer) Compressed() (Blob, error) { return l.compressTo(io.Discard, true) }
+
+// CompressTo writes the layer's gzip stream to w and returns its digest
+// and size, remembering them when they were not known: the bytes of a
+// layer compressed for its digest can be kept for sending.
+func (l Layer) CompressTo(w io.Writer) (Blob, error) { return l.compressTo(w, false) }
+
+// KnownCompressed returns the gzip stream's digest and size when they are
+// known without compressing.
+func (l Layer) KnownCompressed() (Blob, bool) {
+	if l.src == nil {
+		return Blob{}, false
+	}
+	l.src.mu.Lock()
+	defer l.src.mu.Unlock()
+	if l.src.blob == nil {
+		return Blob{}, false
+	}
+	return *l.src.blob, true
+}
+
+// compressTo compresses the layer into w, unless its Blob is known and
+// known is enough.
+func (l Layer) compressTo(w io.Writer, known bool) (Blob, error) {
 	s := l.src
 	if s == nil {
-		return l.compress()
+		return l.compress(w)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.blob != nil {
+	if s.blob != nil && known {
 		return *s.blob, nil
 	}
-	b, err := l.compress()
+	b, err := l.compress(w)
 	if err != nil {
 		return Blob{}, err
 	}
-	s.blob = &b
-	if s.learn != nil {
-		s.learn(b)
+	if s.blob != nil && *s.blob != b {
+		s.entry.forget()
+		return Blob{}, fmt.Errorf("the compressed layer %s: the bytes made now have the digest %s, not %s (the layer cache's record of it was wrong and is dropped: build again): %w", l.DiffID, b.Digest, s.blob.Digest, ErrDigest)
+	}
+	if s.blob == nil {
+		s.blob = &b
+		s.entry.update(func(r *record) { r.Gzip, r.Compressor = &b, compressor })
 	}
 	return b, nil
 }
 
-// compress hashes the layer's gzip stream.
-func (l Layer) compress() (Blob, error) {
+// compress writes the layer's gzip stream to w, hashing it.
+func (l Layer) compress(w io.Writer) (Blob, error) {
 	rc, err := l.gzip()
 	if err != nil {
 		return Blob{}, err
 	}
 	defer rc.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, rc)
+	n, err := io.Copy(io.MultiWriter(h, w), rc)
 	if err != nil {
 		return Blob{}, err
 	}
@@ -196,3 +222,32 @@ func (v *verifier) Read(p []byte) (int, error) {
 }
 
 func (v *verifier) Close() error { return v.rc.Close() }
+
+// PushedTo lists the repositories (REGISTRY/PATH) the layer was pushed
+// to, as the layer cache remembers, most recent first: a registry can
+// mount the blob from one of them instead of receiving it again.
+func (l Layer) PushedTo() []string {
+	if l.src == nil || l.src.entry == nil {
+		return nil
+	}
+	l.src.entry.mu.Lock()
+	defer l.src.entry.mu.Unlock()
+	return append([]string(nil), l.src.entry.rec.Repos...)
+}
+
+// Pushed remembers, in the layer cache, that the registry repository repo
+// (REGISTRY/PATH) holds the layer's compressed blob.
+func (l Layer) Pushed(repo string) {
+	if l.src == nil {
+		return
+	}
+	l.src.entry.update(func(r *record) {
+		repos := []string{repo}
+		for _, have := range r.Repos {
+			if have != repo && len(repos) < maxRepos {
+				repos = append(repos, have)
+			}
+		}
+		r.Repos = repos
+	})
+}

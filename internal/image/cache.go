@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -36,6 +37,9 @@ const (
 	MaxRecords = 4096
 	MaxBytes   = 16 << 20
 )
+
+// maxRepos is how many repositories holding a layer a record keeps.
+const maxRepos = 8
 
 // tmpAge is how old a temporary file must be before the cache removes it
 // as left by a crash, not by a build still running.
@@ -73,6 +77,12 @@ type record struct {
 	// made by Compressor.
 	Gzip       *Blob  `json:"gzip,omitempty"`
 	Compressor string `json:"compressor,omitempty"`
+	// Repos are registry repositories that hold the compressed blob,
+	// most recent first, at most maxRepos.
+	Repos []string `json:"repos,omitempty"`
+	// Base marks the record of a --from base's layer, which prune drops
+	// with the saved tar.
+	Base bool `json:"base,omitempty"`
 	// Sum is the digest of the record's name and the record without Sum:
 	// a record damaged, or filed under another name, fails it.
 	Sum string `json:"sum"`
@@ -164,17 +174,64 @@ func (c *cache) layerOf(rec record, name string, write func(io.Writer) error, ca
 			go func() { pw.CloseWithError(write(pw)) }()
 			return pr, nil
 		},
-		learn: func(b Blob) {
-			rec.Gzip, rec.Compressor = &b, compressor
-			writeRecord(name, rec) // a record not updated is learnt again
-		},
-		forget: func() { os.Remove(name) },
+		entry: &entry{name: name, rec: rec},
 	}
 	if rec.Gzip != nil && rec.Compressor == compressor {
 		b := *rec.Gzip
 		src.blob = &b
 	}
 	return Layer{DiffID: rec.DiffID, Size: rec.Size, Cached: cached, src: src}
+}
+
+// baseLayer is a --from base's layer: its bytes come from the tar the
+// engine saved (File), when it did; what is learnt of them is kept in a
+// record of its own, under the layer's DiffID.
+func (c *cache) baseLayer(l Layer) Layer {
+	l.Base = true
+	l.src = &source{}
+	if l.File == "" || l.Size <= 0 {
+		return l // only the engine has the bytes
+	}
+	sum := sha256.Sum256([]byte(cacheVersion + "\x00base\x00" + l.DiffID))
+	name := filepath.Join(c.dir, hex.EncodeToString(sum[:])+".json")
+	rec, ok := readRecord(name)
+	if !ok || rec.DiffID != l.DiffID || rec.Size != l.Size {
+		rec = record{DiffID: l.DiffID, Size: l.Size, Base: true}
+		writeRecord(name, rec) // a record not written is made again next time
+	}
+	l.src.entry = &entry{name: name, rec: rec}
+	if rec.Gzip != nil && rec.Compressor == compressor {
+		b := *rec.Gzip
+		l.src.blob = &b
+	}
+	return l
+}
+
+// entry is a layer's record in the cache, shared by the copies of the
+// Layer.
+type entry struct {
+	name string
+	mu   sync.Mutex
+	rec  record
+}
+
+// update changes the record and writes it; a nil entry is no record. A
+// record that could not be written is learnt again.
+func (e *entry) update(change func(*record)) {
+	if e == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	change(&e.rec)
+	writeRecord(e.name, e.rec)
+}
+
+// forget removes the record: it was found wrong.
+func (e *entry) forget() {
+	if e != nil {
+		os.Remove(e.name)
+	}
 }
 
 // bound removes the records used longest ago past maxRecords or maxBytes, and
@@ -220,7 +277,8 @@ type PruneStats struct {
 }
 
 // PruneCache removes the records of dir ("" means DefaultCacheDir) whose
-// store paths are no longer in the store, those failing their checks, and
+// store paths are no longer in the store, those of --from bases' layers
+// (their saved tars go with prune too), those failing their checks, and
 // files that are not records.
 func PruneCache(dir string) (PruneStats, error) {
 	c, err := openCache(dir)
@@ -241,7 +299,7 @@ func PruneCache(dir string) (PruneStats, error) {
 		if strings.HasPrefix(e.Name(), ".tmp-") && time.Since(info.ModTime()) <= tmpAge {
 			continue // a build is writing it
 		}
-		if rec, ok := readRecord(name); ok && strings.HasSuffix(e.Name(), ".json") && inStore(rec) {
+		if rec, ok := readRecord(name); ok && strings.HasSuffix(e.Name(), ".json") && !rec.Base && inStore(rec) {
 			st.Kept++
 			st.Bytes += info.Size()
 			continue

@@ -275,3 +275,26 @@ func TestPruneCache(t *testing.T) {
 		t.Errorf("record %s", b)
 	}
 }
+
+// TestPushedTo: the repositories a layer was pushed to are remembered,
+// most recent first, for the next build.
+func TestPushedTo(t *testing.T) {
+	root, cache := fakeStore(t), t.TempDir()
+	img, err := Build(testSpec(root), cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img.Layers[0].Pushed("reg.example:5000/a")
+	img.Layers[0].Pushed("reg.example:5000/b")
+	img.Layers[0].Pushed("reg.example:5000/a")
+	again, err := Build(testSpec(root), cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := again.Layers[0].PushedTo(), []string{"reg.example:5000/a", "reg.example:5000/b"}; !slices.Equal(got, want) {
+		t.Errorf("PushedTo() = %v, want %v", got, want)
+	}
+	if got := again.Layers[1].PushedTo(); len(got) != 0 {
+		t.Errorf("PushedTo() of a layer never pushed = %v", got)
+	}
+}

@@ -130,7 +130,11 @@ func Build(spec Spec, cacheDir string) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img := &Image{Layers: append(baseLayers(spec.Base), own...)}
+	var base []Layer
+	for _, l := range spec.Base {
+		base = append(base, c.baseLayer(l))
+	}
+	img := &Image{Layers: append(base, own...)}
 	if len(spec.Extra) > 0 {
 		extra := append([]Entry(nil), spec.Extra...)
 		key, err := extraKey(extra)
@@ -213,18 +217,6 @@ func (c *cache) storeLayers(layers [][]string, root string, closure closureSet) 
 	}
 	wg.Wait()
 	return out, errors.Join(errs...)
-}
-
-// baseLayers are the base image's layers as Build returns them: their
-// bytes come from the tars the engine saved, when it did.
-func baseLayers(spec []Layer) []Layer {
-	base := make([]Layer, len(spec))
-	for i, l := range spec {
-		l.Base = true
-		l.src = &source{} // Open reads File; no File: only the engine has the bytes
-		base[i] = l
-	}
-	return base
 }
 
 // extraKey is the cache key of the extra layer: its entries, in sorted

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"sync"
 	"time"
@@ -31,6 +32,11 @@ type Options struct {
 	// so the image ID, stays the engine's). Empty values are left out.
 	// The config's created time is added as AnnotationCreated unless set.
 	Annotations map[string]string
+	// Spool is a directory where the manifest's making keeps the gzip
+	// streams it had to make to learn their digests (layers the cache
+	// knew nothing of), so that sending them reads the file instead of
+	// compressing again; "" keeps nothing. The caller removes it.
+	Spool string
 }
 
 // Image returns img as a v1.Image. Computing its manifest (RawManifest,
@@ -45,7 +51,7 @@ func Image(img *image.Image, opts Options) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the image config: %w", err)
 	}
-	out := &ociImage{img: img, cfg: cfg, annotations: map[string]string{}}
+	out := &ociImage{img: img, cfg: cfg, annotations: map[string]string{}, spool: opts.Spool}
 	if !cfg.Created.IsZero() {
 		out.annotations[AnnotationCreated] = cfg.Created.UTC().Format(time.RFC3339)
 	}
@@ -68,6 +74,7 @@ type ociImage struct {
 	cfg         *v1.ConfigFile
 	annotations map[string]string
 	layers      []*Layer
+	spool       string
 
 	once     sync.Once
 	manifest []byte
@@ -123,7 +130,7 @@ func (i *ociImage) RawManifest() ([]byte, error) {
 }
 
 func (i *ociImage) makeManifest() ([]byte, error) {
-	blobs, err := compressAll(i.img.Layers)
+	blobs, err := compressAll(i.layers, i.spool)
 	if err != nil {
 		return nil, err
 	}
@@ -151,8 +158,9 @@ func (i *ociImage) makeManifest() ([]byte, error) {
 }
 
 // compressAll returns the layers' Blobs, computing those not yet known a
-// few at a time (compressing is bound by the CPU).
-func compressAll(layers []image.Layer) ([]image.Blob, error) {
+// few at a time (compressing is bound by the CPU), into spool files when
+// spool is set.
+func compressAll(layers []*Layer, spool string) ([]image.Blob, error) {
 	blobs := make([]image.Blob, len(layers))
 	errs := make([]error, len(layers))
 	sem := make(chan struct{}, runtime.NumCPU())
@@ -163,9 +171,9 @@ func compressAll(layers []image.Layer) ([]image.Blob, error) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			b, err := l.Compressed()
+			b, err := l.learn(spool)
 			if err != nil {
-				err = fmt.Errorf("compressing layer %s: %w", l.DiffID, err)
+				err = fmt.Errorf("compressing layer %s: %w", l.l.DiffID, err)
 			}
 			blobs[n], errs[n] = b, err
 		}()
@@ -202,6 +210,42 @@ func (i *ociImage) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
 // media type types.OCILayer. Image returns them.
 type Layer struct {
 	l image.Layer
+
+	mu    sync.Mutex
+	spool *spooled // the gzip stream kept by learn; nil: none
+}
+
+// spooled is a layer's gzip stream kept in a file.
+type spooled struct {
+	file string
+	blob image.Blob
+}
+
+// learn returns the layer's Blob; when it is not known and spool is set,
+// the gzip stream made to learn it is kept in a file there.
+func (l *Layer) learn(spool string) (image.Blob, error) {
+	if b, ok := l.l.KnownCompressed(); ok || spool == "" {
+		if ok {
+			return b, nil
+		}
+		return l.l.Compressed()
+	}
+	f, err := os.CreateTemp(spool, "layer-*.gz")
+	if err != nil {
+		return image.Blob{}, err
+	}
+	b, err := l.l.CompressTo(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return image.Blob{}, err
+	}
+	l.mu.Lock()
+	l.spool = &spooled{file: f.Name(), blob: b}
+	l.mu.Unlock()
+	return b, nil
 }
 
 var _ v1.Layer = (*Layer)(nil)
@@ -220,7 +264,22 @@ func (l *Layer) Digest() (v1.Hash, error) {
 
 func (l *Layer) DiffID() (v1.Hash, error) { return v1.NewHash(l.l.DiffID) }
 
-func (l *Layer) Compressed() (io.ReadCloser, error) { return l.l.OpenCompressed() }
+// Compressed is the layer's gzip stream: the spool file when the
+// manifest's making kept one (and it is still there), else made again.
+func (l *Layer) Compressed() (io.ReadCloser, error) {
+	l.mu.Lock()
+	sp := l.spool
+	l.mu.Unlock()
+	if sp != nil {
+		if f, err := os.Open(sp.file); err == nil {
+			if st, err := f.Stat(); err == nil && st.Size() == sp.blob.Size {
+				return f, nil
+			}
+			f.Close()
+		}
+	}
+	return l.l.OpenCompressed()
+}
 
 func (l *Layer) Uncompressed() (io.ReadCloser, error) { return l.l.Open() }
 

@@ -176,3 +176,59 @@ func TestPushPull(t *testing.T) {
 		}
 	}
 }
+
+// TestSpool: with a spool, the gzip streams made to learn the digests are
+// kept and read back as the layers' bytes; layers whose digests the cache
+// knows are not compressed at all.
+func TestSpool(t *testing.T) {
+	root, cache := store(t), t.TempDir()
+	spool := t.TempDir()
+	v, err := Image(build(t, root, cache), Options{Spool: spool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.RawManifest(); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := os.ReadDir(spool)
+	ls, _ := v.Layers()
+	if len(files) != len(ls) {
+		t.Fatalf("spool holds %d files, want one per layer (%d)", len(files), len(ls))
+	}
+	fresh, err := Image(build(t, root, t.TempDir()), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	freshLayers, _ := fresh.Layers()
+	for i, l := range ls {
+		a, b := readAll(t, l.Compressed), readAll(t, freshLayers[i].Compressed)
+		if !bytes.Equal(a, b) {
+			t.Errorf("layer %d: the spooled stream differs from one made again", i)
+		}
+	}
+	again := t.TempDir()
+	w, err := Image(build(t, root, cache), Options{Spool: again})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.RawManifest(); err != nil {
+		t.Fatal(err)
+	}
+	if files, _ := os.ReadDir(again); len(files) != 0 {
+		t.Errorf("with every digest in the cache, the spool holds %d files", len(files))
+	}
+}
+
+func readAll(t *testing.T, open func() (io.ReadCloser, error)) []byte {
+	t.Helper()
+	rc, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -193,15 +193,15 @@ func (r *loopbackRegistry) Get(_ context.Context, repo string, h v1.Hash) (io.Re
 		r.fetched[h] = true
 		r.mu.Unlock()
 	}
-	return &countingReader{rc: rc, r: r}, nil
+	return &servedBlobReader{rc: rc, r: r}, nil
 }
 
-type countingReader struct {
+type servedBlobReader struct {
 	rc io.ReadCloser
 	r  *loopbackRegistry
 }
 
-func (c *countingReader) Read(p []byte) (int, error) {
+func (c *servedBlobReader) Read(p []byte) (int, error) {
 	n, err := c.rc.Read(p)
 	c.r.mu.Lock()
 	c.r.bytes += int64(n)
@@ -209,7 +209,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (c *countingReader) Close() error { return c.rc.Close() }
+func (c *servedBlobReader) Close() error { return c.rc.Close() }
 
 func randomHex(n int) string {
 	b := make([]byte, n)

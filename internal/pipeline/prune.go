@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/nix-docker/nix-docker/internal/docker"
 	"github.com/nix-docker/nix-docker/internal/image"
@@ -40,9 +42,24 @@ func PruneCache() (CacheResult, error) {
 		return res, err
 	}
 	if legacy, lerr := image.LegacyCacheDir(); lerr == nil {
-		res.LegacyBytes, err = removeDir(legacy)
+		if res.LegacyBytes, err = removeDir(legacy); err != nil {
+			return res, err
+		}
 	}
-	return res, err
+	removeStaleSpools(output.DefaultSpoolDir())
+	return res, nil
+}
+
+// removeStaleSpools removes the spools of pushes that ended an hour ago
+// or more without removing them (a push removes its own when it ends).
+func removeStaleSpools(dir string) {
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		info, err := e.Info()
+		if err == nil && e.IsDir() && strings.HasPrefix(e.Name(), output.SpoolPrefix) && time.Since(info.ModTime()) > time.Hour {
+			os.RemoveAll(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // removeDir removes dir and says how many bytes its files held.

@@ -107,9 +107,9 @@ func onlyTag(t *testing.T, tags, digests []string, tag string) {
 	}
 }
 
-// counts GETs the webapp three times and checks its Redis-kept counter
+// checkCounter GETs the webapp three times and checks its Redis-kept counter
 // goes up by one each time; it returns the last page.
-func counts(t *testing.T, url string) string {
+func checkCounter(t *testing.T, url string) string {
 	t.Helper()
 	var last []int
 	var body string
@@ -129,7 +129,7 @@ func counts(t *testing.T, url string) string {
 }
 
 // runPodman runs tag with Podman, the app's port on 127.0.0.1, checks
-// its counter with counts, removes the container and returns the page.
+// its counter with checkCounter, removes the container and returns the page.
 func runPodman(t *testing.T, pm *testutil.Podman, tag string) string {
 	t.Helper()
 	ctr := unique("nix-docker-e2e-podman")
@@ -139,7 +139,7 @@ func runPodman(t *testing.T, pm *testutil.Podman, tag string) string {
 	if !strings.HasPrefix(addr, "127.0.0.1:") {
 		t.Fatalf("podman port = %q, want 127.0.0.1:PORT", addr)
 	}
-	return counts(t, "http://"+addr+"/")
+	return checkCounter(t, "http://"+addr+"/")
 }
 
 // TestPodman builds the webapp into Podman (through its Docker-compatible
@@ -284,7 +284,7 @@ func TestRegistryLoadDocker(t *testing.T) {
 	}
 	tags, digests := dockerNames(t, tag)
 	onlyTag(t, tags, digests, tag)
-	counts(t, runDocker(t, tag))
+	checkCounter(t, runDocker(t, tag))
 
 	editApp(t, app, "Hello again from nix-docker!")
 	second := buildInto(t, nil, tag, app, "--load-via", "registry")
@@ -295,7 +295,7 @@ func TestRegistryLoadDocker(t *testing.T) {
 	}
 	tags, digests = dockerNames(t, tag)
 	onlyTag(t, tags, digests, tag)
-	if body := counts(t, runDocker(t, tag)); !strings.Contains(body, "Hello again from nix-docker!") {
+	if body := checkCounter(t, runDocker(t, tag)); !strings.Contains(body, "Hello again from nix-docker!") {
 		t.Errorf("after the rebuild the app says %q", body)
 	}
 }
@@ -327,7 +327,7 @@ func TestRemoteEngine(t *testing.T) {
 		if second.via != "the partial docker-archive" || second.skipped == 0 || second.fallback {
 			t.Errorf("rebuild over TCP: %s", second)
 		}
-		if body := counts(t, runDocker(t, tag)); !strings.Contains(body, "Hello remotely from nix-docker!") {
+		if body := checkCounter(t, runDocker(t, tag)); !strings.Contains(body, "Hello remotely from nix-docker!") {
 			t.Errorf("after the rebuild the app says %q", body)
 		}
 	})
