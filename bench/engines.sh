@@ -44,6 +44,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM
 
 go build -o bin/nix-docker ./cmd/nix-docker
 CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o bin/nix-docker-init ./init

@@ -3,6 +3,7 @@ package output
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/nix-docker/nix-docker/internal/docker"
@@ -69,7 +70,17 @@ func (l *Loopback) Deliver(ctx context.Context, img *image.Image) (Report, error
 // pull serves img until the engine has pulled it, and verifies what the
 // engine holds.
 func (l *Loopback) pull(ctx context.Context, img *image.Image, start time.Time) (Report, error) {
-	v, err := oci.Image(img, oci.Options{})
+	// A layer compressed to learn its digest is kept, for the length of
+	// the load, to be sent from the file rather than compressed again
+	// (the spool prune knows, as a push's).
+	spoolDir := DefaultSpoolDir()
+	os.MkdirAll(spoolDir, 0o755)
+	spool, err := os.MkdirTemp(spoolDir, SpoolPrefix+"load-*")
+	if err != nil {
+		return Report{}, fmt.Errorf("making the load's spool: %w", err)
+	}
+	defer os.RemoveAll(spool)
+	v, err := oci.Image(img, oci.Options{Spool: spool})
 	if err != nil {
 		return Report{}, err
 	}
