@@ -17,7 +17,7 @@ import (
 // builds; viaLine is how the load report names the way it loaded.
 var (
 	engineLine = regexp.MustCompile(`engine: (Docker|Podman) \S+ \(([^)]*)\) at (\S+?)(, remote)?; loading via (the [a-z -]+)`)
-	viaLine    = regexp.MustCompile(`already in the engine; via (the [a-z -]+)`)
+	viaLine    = regexp.MustCompile(`already in the engine; via (the [a-z -]+?) in [0-9.]+s`)
 )
 
 // engineLoad is one build loaded into an engine, as nix-docker reported it.
@@ -73,6 +73,24 @@ func editApp(t *testing.T, app, greeting string) {
 	if err := os.WriteFile(server, []byte(changed), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// uniqueApp copies the webapp with a comment line of its own in the Node
+// app, so that its app layer is one no engine here has seen: what a load
+// sends then does not depend on what earlier runs left.
+func uniqueApp(t *testing.T) string {
+	t.Helper()
+	app := copyWebapp(t)
+	server := filepath.Join(filepath.Dir(app), "app", "server.js")
+	f, err := os.OpenFile(server, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString("// " + unique(t.Name()) + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	return app
 }
 
 // podmanImage is what `podman image inspect` says of an image.
@@ -272,7 +290,7 @@ func TestRegistryLoadDocker(t *testing.T) {
 	testutil.NeedNix(t)
 	testutil.NeedDocker(t)
 	tag := unique("nix-docker-e2e/viareg") + ":test"
-	app := copyWebapp(t)
+	app := uniqueApp(t)
 	first := buildInto(t, nil, tag, app, "--load-via", "registry")
 	removeImages(t, tag, first.id)
 	t.Logf("Docker, --load-via registry, first load: %s", first)
@@ -290,8 +308,13 @@ func TestRegistryLoadDocker(t *testing.T) {
 	second := buildInto(t, nil, tag, app, "--load-via", "registry")
 	removeImages(t, second.id)
 	t.Logf("Docker, --load-via registry, after a one-line change: %s", second)
-	if second.via != "the loopback registry" || second.fallback || second.skipped == 0 || second.bytes*20 > first.bytes {
-		t.Errorf("rebuild: %s; want most layers already there, under 5%% of the first load's %d bytes", second, first.bytes)
+	// The first load fetched at least the app's new layer; the Docker
+	// engine may hold the others from earlier loads of the same paths.
+	if first.sent == 0 {
+		t.Errorf("first load fetched nothing, though its app layer is new")
+	}
+	if second.via != "the loopback registry" || second.fallback || second.sent == 0 || second.skipped < second.sent || second.bytes > 1<<20 {
+		t.Errorf("rebuild: %s; want the changed layers fetched (under 1 MiB), most already there", second)
 	}
 	tags, digests = dockerNames(t, tag)
 	onlyTag(t, tags, digests, tag)
@@ -310,7 +333,7 @@ func TestRegistryLoadDocker(t *testing.T) {
 func TestRemoteEngine(t *testing.T) {
 	testutil.NeedNix(t)
 	testutil.NeedDocker(t)
-	app := copyWebapp(t)
+	app := uniqueApp(t)
 
 	t.Run("Docker over TCP", func(t *testing.T) {
 		env := []string{"DOCKER_HOST=" + testutil.Forward(t, "/var/run/docker.sock")}
