@@ -68,10 +68,15 @@ registry() {
 }
 counts() { curl -fsS "http://$1/_counts"; }
 
-# load VERSION: builds the app and loads it into the engine as local:VERSION.
+# load VERSION: builds the app and loads it into the engine as
+# local:VERSION (what skopeo and docker push from); prints the time taken.
 load() {
+	local t0 t1
+	t0=$(now)
 	XDG_CACHE_HOME=$tmp/load-cache bin/nix-docker -q -b -t "$local_name:$1" -I "nixpkgs=$nixpkgs" "$app" >/dev/null
+	t1=$(now)
 	tags+=("$local_name:$1")
+	echo "(skopeo and docker push from the engine: nix-docker -b -t loaded $1 in $(secs "$t0" "$t1") s)"
 }
 
 # measure WAY SITUATION REGISTRY COMMAND...: runs the push, prints a row.
@@ -103,8 +108,8 @@ registry docker
 
 echo "bench/push.sh, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "docker $(docker version --format '{{.Server.Version}}'), $(skopeo --version), $(docker-registry --version | awk '{print $NF}')"
-printf '%-10s %-7s %8s %8s %12s %8s\n' way push seconds blobs "MiB sent" mounted
 load v1
+printf '%-10s %-7s %8s %8s %12s %8s\n' way push seconds blobs "MiB sent" mounted
 measure nix-docker cold "$REG_nd" push_nd v1
 measure skopeo cold "$REG_skopeo" push_skopeo v1
 measure docker cold "$REG_docker" push_docker v1
@@ -115,3 +120,4 @@ load v2
 measure nix-docker change "$REG_nd" push_nd v2
 measure skopeo change "$REG_skopeo" push_skopeo v2
 measure docker change "$REG_docker" push_docker v2
+

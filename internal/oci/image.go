@@ -51,7 +51,7 @@ func Image(img *image.Image, opts Options) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the image config: %w", err)
 	}
-	out := &ociImage{img: img, cfg: cfg, annotations: map[string]string{}, spool: opts.Spool}
+	out := &ociImage{img: img, cfg: cfg, annotations: map[string]string{}}
 	if !cfg.Created.IsZero() {
 		out.annotations[AnnotationCreated] = cfg.Created.UTC().Format(time.RFC3339)
 	}
@@ -63,7 +63,7 @@ func Image(img *image.Image, opts Options) (v1.Image, error) {
 		out.annotations[k] = v
 	}
 	for _, l := range img.Layers {
-		out.layers = append(out.layers, &Layer{l: l})
+		out.layers = append(out.layers, &Layer{l: l, spoolDir: opts.Spool})
 	}
 	return out, nil
 }
@@ -74,7 +74,6 @@ type ociImage struct {
 	cfg         *v1.ConfigFile
 	annotations map[string]string
 	layers      []*Layer
-	spool       string
 
 	once     sync.Once
 	manifest []byte
@@ -130,7 +129,7 @@ func (i *ociImage) RawManifest() ([]byte, error) {
 }
 
 func (i *ociImage) makeManifest() ([]byte, error) {
-	blobs, err := compressAll(i.layers, i.spool)
+	blobs, err := compressAll(i.layers)
 	if err != nil {
 		return nil, err
 	}
@@ -158,9 +157,8 @@ func (i *ociImage) makeManifest() ([]byte, error) {
 }
 
 // compressAll returns the layers' Blobs, computing those not yet known a
-// few at a time (compressing is bound by the CPU), into spool files when
-// spool is set.
-func compressAll(layers []*Layer, spool string) ([]image.Blob, error) {
+// few at a time (compressing is bound by the CPU).
+func compressAll(layers []*Layer) ([]image.Blob, error) {
 	blobs := make([]image.Blob, len(layers))
 	errs := make([]error, len(layers))
 	sem := make(chan struct{}, runtime.NumCPU())
@@ -171,7 +169,7 @@ func compressAll(layers []*Layer, spool string) ([]image.Blob, error) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			b, err := l.learn(spool)
+			b, err := l.blob()
 			if err != nil {
 				err = fmt.Errorf("compressing layer %s: %w", l.l.DiffID, err)
 			}
@@ -209,10 +207,11 @@ func (i *ociImage) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
 // Layer is one of the image's layers as a v1.Layer: a gzip stream of
 // media type types.OCILayer. Image returns them.
 type Layer struct {
-	l image.Layer
+	l        image.Layer
+	spoolDir string // where to keep a gzip stream made to learn its digest; "" nowhere
 
 	mu    sync.Mutex
-	spool *spooled // the gzip stream kept by learn; nil: none
+	spool *spooled // the gzip stream kept; nil: none
 }
 
 // spooled is a layer's gzip stream kept in a file.
@@ -221,16 +220,25 @@ type spooled struct {
 	blob image.Blob
 }
 
-// learn returns the layer's Blob; when it is not known and spool is set,
-// the gzip stream made to learn it is kept in a file there.
-func (l *Layer) learn(spool string) (image.Blob, error) {
-	if b, ok := l.l.KnownCompressed(); ok || spool == "" {
-		if ok {
-			return b, nil
-		}
+// blob returns the layer's Blob, compressing the layer when it is not
+// known (once: callers at the same time wait for the first); with a spool
+// directory the gzip stream made is kept there.
+func (l *Layer) blob() (image.Blob, error) {
+	if b, ok := l.l.KnownCompressed(); ok {
+		return b, nil
+	}
+	if l.spoolDir == "" {
 		return l.l.Compressed()
 	}
-	f, err := os.CreateTemp(spool, "layer-*.gz")
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.spool != nil {
+		return l.spool.blob, nil
+	}
+	if b, ok := l.l.KnownCompressed(); ok {
+		return b, nil
+	}
+	f, err := os.CreateTemp(l.spoolDir, "layer-*.gz")
 	if err != nil {
 		return image.Blob{}, err
 	}
@@ -242,20 +250,16 @@ func (l *Layer) learn(spool string) (image.Blob, error) {
 		os.Remove(f.Name())
 		return image.Blob{}, err
 	}
-	l.mu.Lock()
 	l.spool = &spooled{file: f.Name(), blob: b}
-	l.mu.Unlock()
 	return b, nil
 }
-
-var _ v1.Layer = (*Layer)(nil)
 
 // Image returns the layer as package image knows it (store paths, the
 // uncompressed size).
 func (l *Layer) Image() image.Layer { return l.l }
 
 func (l *Layer) Digest() (v1.Hash, error) {
-	b, err := l.l.Compressed()
+	b, err := l.blob()
 	if err != nil {
 		return v1.Hash{}, err
 	}
@@ -284,7 +288,7 @@ func (l *Layer) Compressed() (io.ReadCloser, error) {
 func (l *Layer) Uncompressed() (io.ReadCloser, error) { return l.l.Open() }
 
 func (l *Layer) Size() (int64, error) {
-	b, err := l.l.Compressed()
+	b, err := l.blob()
 	return b.Size, err
 }
 

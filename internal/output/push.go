@@ -153,7 +153,8 @@ func (p *Push) Deliver(ctx context.Context, img *image.Image) (Report, error) {
 	}
 	p.pusher, err = remote.NewPusher(remote.WithContext(ctx), remote.WithAuth(auth),
 		remote.WithTransport(p.opts.Transport), remote.WithJobs(p.opts.Jobs),
-		remote.WithRetryBackoff(p.opts.Backoff), remote.WithRetryPredicate(retryable))
+		remote.WithRetryBackoff(p.opts.Backoff), remote.WithRetryPredicate(retryable),
+		remote.WithRetryStatusCodes(retryCodes...))
 	if err != nil {
 		return Report{}, p.explain(err)
 	}
@@ -174,74 +175,34 @@ func (p *Push) Deliver(ctx context.Context, img *image.Image) (Report, error) {
 		return Report{}, fmt.Errorf("making the push's spool: %w", err)
 	}
 	view, err := oci.Image(img, oci.Options{Annotations: p.opts.Annotations, Spool: p.spool})
-	if err != nil {
-		p.Abort()
-		return Report{}, err
+	if err == nil {
+		var r Report
+		if r, err = p.sendAll(ctx, client, img, view); err == nil {
+			os.RemoveAll(p.spool)
+			p.spool, p.img, p.view = "", img, view
+			return r, nil
+		}
 	}
-	blobs, err := p.missing(ctx, client, img, view)
-	if err != nil {
-		p.Abort()
-		return Report{}, p.explain(err)
-	}
-	r, err := p.send(ctx, img, view, blobs)
-	os.RemoveAll(p.spool)
-	if err != nil {
-		p.Abort()
-		return Report{}, p.explain(err)
-	}
-	p.img, p.view = img, view
-	return r, nil
+	p.Abort()
+	return Report{}, p.explain(err)
 }
 
-// blob is one blob of the image and what the registry said of it.
-type blob struct {
-	layer v1.Layer // the config, or an image layer
-	index int      // the layer's index in the image; -1 for the config
-	have  bool     // the registry holds it in the repository
-}
+// retryCodes are the answers a request is retried on.
+var retryCodes = []int{http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+	http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
 
 // client is an HTTP client that speaks to the repository with the
-// credentials; making it reaches the registry (its /v2/ endpoint).
+// credentials, retrying as the uploads do; making it reaches the registry
+// (its /v2/ endpoint).
 func (p *Push) client(ctx context.Context, auth authn.Authenticator) (*http.Client, error) {
 	repo := p.ref.Context()
-	rt, err := transport.NewWithContext(ctx, repo.Registry, auth, p.opts.Transport, []string{repo.Scope(transport.PushScope)})
+	retrying := transport.NewRetry(p.opts.Transport, transport.WithRetryBackoff(p.opts.Backoff),
+		transport.WithRetryPredicate(retryable), transport.WithRetryStatusCodes(retryCodes...))
+	rt, err := transport.NewWithContext(ctx, repo.Registry, auth, retrying, []string{repo.Scope(transport.PushScope)})
 	if err != nil {
 		return nil, err
 	}
 	return &http.Client{Transport: rt}, nil
-}
-
-// missing lists the image's blobs (config first, then the layers bottom
-// to top, each digest once) and asks the registry, a few at a time,
-// which the repository holds.
-func (p *Push) missing(ctx context.Context, client *http.Client, img *image.Image, view v1.Image) ([]blob, error) {
-	if _, err := view.RawManifest(); err != nil { // compresses the layers not yet known
-		return nil, err
-	}
-	blobs := []blob{{layer: static.NewLayer(img.Config, types.OCIConfigJSON), index: -1}}
-	ls, _ := view.Layers()
-	seen := map[v1.Hash]bool{}
-	for i, l := range ls {
-		d, err := l.Digest()
-		if err != nil {
-			return nil, err
-		}
-		if !seen[d] {
-			seen[d] = true
-			blobs = append(blobs, blob{layer: l, index: i})
-		}
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(p.opts.Jobs * 2)
-	for i := range blobs {
-		g.Go(func() error {
-			d, _ := blobs[i].layer.Digest()
-			have, err := p.has(gctx, client, d)
-			blobs[i].have = have
-			return err
-		})
-	}
-	return blobs, g.Wait()
 }
 
 // has asks the registry whether the repository holds the blob d.
@@ -263,67 +224,100 @@ func (p *Push) has(ctx context.Context, client *http.Client, d v1.Hash) (bool, e
 	return resp.StatusCode == http.StatusOK, nil
 }
 
-// send uploads the blobs the registry lacks, a few at a time, mounting
-// those another repository of the registry holds.
-func (p *Push) send(ctx context.Context, img *image.Image, view v1.Image, blobs []blob) (Report, error) {
-	repo := p.ref.Context()
+// sendAll sends the image's blobs (the config, then each distinct
+// layer), a few at a time, each as soon as its digest is known: a layer
+// the cache knows nothing of is compressed (into the spool) while others
+// are asked about or sent. The registry is asked whether the repository
+// holds each; a layer another repository of the registry holds is
+// mounted from it.
+func (p *Push) sendAll(ctx context.Context, client *http.Client, img *image.Image, view v1.Image) (Report, error) {
+	ls, err := view.Layers()
+	if err != nil {
+		return Report{}, err
+	}
+	r := Report{Output: p.Name(), ImageID: img.ID()}
 	var sent atomic.Int64
 	var mu sync.Mutex
-	r := Report{Output: p.Name(), ImageID: img.ID()}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(p.opts.Jobs)
-	todo := 0
-	for _, b := range blobs {
-		if b.have {
-			if b.index >= 0 {
-				r.LayersSkipped++
+	// The blobs: the config (index -1), then each distinct layer.
+	todo, unknown := []int{-1}, 0
+	seen := map[string]bool{}
+	for i, l := range img.Layers {
+		if !seen[l.DiffID] {
+			seen[l.DiffID] = true
+			todo = append(todo, i)
+			if _, ok := l.KnownCompressed(); !ok {
+				unknown++
 			}
-			continue
 		}
-		todo++
-		counted := &countedLayer{Layer: b.layer, sent: &sent}
-		var up v1.Layer = counted
-		var from string
-		if b.index >= 0 {
-			from = p.mountSource(img.Layers[b.index])
-		}
-		if from != "" {
-			src, err := name.NewRepository(from, name.WeakValidation)
-			if err == nil {
-				up = &remote.MountableLayer{Layer: counted, Reference: src.Tag("latest")}
-			}
+	}
+	if p.opts.Log != nil {
+		fmt.Fprintf(p.opts.Log, "pushing to %s: %d blobs, %d layers to compress first\n", p.ref.Name(), len(todo), unknown)
+	}
+	for _, i := range todo {
+		var l v1.Layer = static.NewLayer(img.Config, types.OCIConfigJSON)
+		if i >= 0 {
+			l = ls[i]
 		}
 		g.Go(func() error {
-			if err := p.pusher.Upload(gctx, repo, up); err != nil {
-				d, _ := b.layer.Digest()
-				return &blobError{what: describe(img, b.index, d), err: err}
+			outcome, err := p.sendOne(gctx, client, img, i, l, &sent)
+			if err != nil {
+				return err
 			}
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
-			case b.index < 0:
-			case counted.read.Load():
+			case i < 0:
+			case outcome == "sent":
 				r.LayersSent++
-			default:
+			case outcome == "mounted":
 				r.LayersMounted++
+			default:
+				r.LayersSkipped++
 			}
 			return nil
 		})
 	}
-	if p.opts.Log != nil {
-		fmt.Fprintf(p.opts.Log, "pushing to %s: %d of %d blobs to send, the registry holds the others\n", p.ref.Name(), todo, len(blobs))
-	}
 	if err := g.Wait(); err != nil {
 		return Report{}, err
 	}
-	r.BytesSent = sent.Load()
 	d, err := view.Digest()
 	if err != nil {
 		return Report{}, err
 	}
+	r.BytesSent = sent.Load()
 	r.Summary = fmt.Sprintf("pushed %s as %s@%s", img.ID(), p.ref.Name(), d)
 	r.Detail = fmt.Sprintf("%d layers uploaded (%s), %d mounted from another repository, %d already in the registry", r.LayersSent, ByteSize(r.BytesSent), r.LayersMounted, r.LayersSkipped)
 	return r, nil
+}
+
+// sendOne sends one blob (index -1: the config) unless the repository
+// holds it, and says what it did: "held", "mounted" or "sent".
+func (p *Push) sendOne(ctx context.Context, client *http.Client, img *image.Image, index int, l v1.Layer, sent *atomic.Int64) (string, error) {
+	d, err := l.Digest() // compresses the layer if its digest is not known
+	if err != nil {
+		return "", err
+	}
+	if have, err := p.has(ctx, client, d); err != nil || have {
+		return "held", err
+	}
+	counted := &countedLayer{Layer: l, sent: sent}
+	var up v1.Layer = counted
+	if index >= 0 {
+		if from := p.mountSource(img.Layers[index]); from != "" {
+			if src, err := name.NewRepository(from, name.WeakValidation); err == nil {
+				up = &remote.MountableLayer{Layer: counted, Reference: src.Tag("latest")}
+			}
+		}
+	}
+	if err := p.pusher.Upload(ctx, p.ref.Context(), up); err != nil {
+		return "", &blobError{what: describe(img, index, d), err: err}
+	}
+	if counted.read.Load() {
+		return "sent", nil
+	}
+	return "mounted", nil
 }
 
 // mountSource is a repository of the push's registry, other than its
@@ -471,7 +465,7 @@ func (p *Push) explain(err error) error {
 	case errors.As(err, &terr) && terr.StatusCode == http.StatusUnauthorized:
 		msg = fmt.Sprintf("the registry refused the credentials (401 Unauthorized): log in with `docker login %s` (nix-docker reads Docker's config file and credential helpers)", reg)
 	case errors.As(err, &terr) && terr.StatusCode == http.StatusForbidden:
-		msg = fmt.Sprintf("the registry denied the push (403 Forbidden): the credentials for %s may not push to %s: %s", reg, p.ref.Context().RepositoryStr(), msg)
+		msg = fmt.Sprintf("the registry denied the push (403 Forbidden): the credentials for %s may not push to %s (%s)", reg, p.ref.Context().RepositoryStr(), diagnostics(terr))
 	case errors.As(err, &unknownCA), errors.As(err, &certErr), errors.As(err, &hostErr):
 		msg = fmt.Sprintf("the registry's TLS certificate is not trusted (%s): add its CA to the system's, or name a CA bundle in SSL_CERT_FILE", msg)
 	case strings.Contains(msg, "server gave HTTP response to HTTPS client"):

@@ -250,13 +250,27 @@ func TestPushNotBeforeCommit(t *testing.T) {
 	}
 }
 
-// TestPushRetries: an upload answered 503, and one whose answer comes
-// after the transport's time-out, are tried again and the push succeeds.
+// TestPushRetries: a question and an upload answered 503, and an upload
+// whose answer comes after the transport's time-out, are tried again and
+// the push succeeds.
 func TestPushRetries(t *testing.T) {
 	reg := newTestRegistry(t)
 	var mu sync.Mutex
-	failed, slowed := 0, 0
+	failed, slowed, heads := 0, 0, 0
 	reg.fail = func(r *http.Request) int {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Method == http.MethodHead && heads == 0 {
+			heads++
+			return http.StatusServiceUnavailable
+		}
+		return 0
+	}
+	inner := reg.fail
+	reg.fail = func(r *http.Request) int {
+		if code := inner(r); code != 0 {
+			return code
+		}
 		if r.Method != http.MethodPatch {
 			return 0
 		}
@@ -283,8 +297,8 @@ func TestPushRetries(t *testing.T) {
 	if err != nil {
 		t.Fatalf("push with a 503 and a time-out: %v", err)
 	}
-	if failed != 1 || slowed != 1 || rep.LayersSent != 3 {
-		t.Errorf("503s %d, time-outs %d, report %+v; want one of each and 3 layers sent", failed, slowed, rep)
+	if heads != 1 || failed != 1 || slowed != 1 || rep.LayersSent != 3 {
+		t.Errorf("503s to a HEAD %d and an upload %d, time-outs %d, report %+v; want one of each and 3 layers sent", heads, failed, slowed, rep)
 	}
 	if got := tagged(t, reg.host+"/app:v1"); got != img.ID() {
 		t.Errorf("tag names %s, want %s", got, img.ID())
@@ -313,6 +327,14 @@ func TestPushFailures(t *testing.T) {
 			}
 		}, "BLOB_UPLOAD_INVALID: refused by the test"},
 		{"stopped registry", func(reg *testRegistry) { reg.srv.Close() }, "cannot reach the registry"},
+		{"push denied", func(reg *testRegistry) {
+			reg.fail = func(r *http.Request) int {
+				if r.Method == http.MethodPost {
+					return http.StatusForbidden
+				}
+				return 0
+			}
+		}, "the registry denied the push (403 Forbidden)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			reg := newTestRegistry(t)
@@ -360,6 +382,25 @@ func TestPushTLS(t *testing.T) {
 	tr.TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
 	if _, err := push(t, host+"/app:v1", img, PushOptions{Transport: tr}); err != nil {
 		t.Errorf("push trusting the registry's CA: %v", err)
+	}
+}
+
+// TestPushInsecure: a plain-HTTP registry under a name that is not the
+// loopback's is refused with a line naming --insecure, and taken with it.
+func TestPushInsecure(t *testing.T) {
+	reg := newTestRegistry(t)
+	img := pushImage(t, t.TempDir(), t.TempDir(), "one")
+	host := strings.Replace(reg.host, "127.0.0.1", "example.com", 1)
+	tr := PushTransport()
+	tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, reg.srv.Listener.Addr().String())
+	}
+	_, err := push(t, host+"/app:v1", img, PushOptions{Transport: tr})
+	if err == nil || !strings.Contains(err.Error(), "speaks plain HTTP") || !strings.Contains(err.Error(), "--insecure") {
+		t.Errorf("push to a plain-HTTP registry without --insecure: %v", err)
+	}
+	if _, err := push(t, host+"/app:v1", img, PushOptions{Transport: tr, Insecure: true}); err != nil {
+		t.Errorf("push with Insecure: %v", err)
 	}
 }
 

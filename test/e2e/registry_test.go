@@ -206,7 +206,8 @@ func TestRegistry(t *testing.T) {
 	if p2.id == v1.id || incr.uploads != p2.sent+1 || p2.skipped == 0 || incr.bytes*20 > cold.bytes {
 		t.Errorf("push after a one-line change: %+v, proxy saw %+v; want the changed layers and the config only, under 5%% of the cold push's %d bytes", p2, incr, cold.bytes)
 	}
-	if incr.bytes < p2.bytes {
+	// nix-docker's report rounds to a tenth of a KiB or MiB.
+	if float64(incr.bytes) < 0.99*float64(p2.bytes) {
 		t.Errorf("the proxy saw %d bytes uploaded, nix-docker reports %d", incr.bytes, p2.bytes)
 	}
 	t.Run("second repository mounts", func(t *testing.T) {
