@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/docker/docker/client"
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/nix-docker/nix-docker/internal/docker"
@@ -34,6 +35,7 @@ type buildFlags struct {
 	from     string
 	output   string
 	oci      string
+	loadVia  string
 	push     string
 	insecure bool
 }
@@ -55,6 +57,7 @@ func parseBuildFlags(args []string, stderr io.Writer) (f buildFlags, file string
 	fs.StringVar(&f.from, "from", "", "with -b: build on this image's layers, adding only the store paths it lacks")
 	fs.StringVar(&f.output, "o", "", "with -b: write the docker-archive to `FILE` (\"-\": stdout) instead of loading it; without -b: the out-link (default ./result)")
 	fs.StringVar(&f.oci, "oci", "", "with -b: write an OCI image layout to `DIR` instead of loading it (with -o too: both)")
+	fs.StringVar(&f.loadVia, "load-via", "", "with -b: how to load into the engine: `archive` (every layer), partial (only the layers it lacks: Docker's classic store), registry (it pulls from a registry on 127.0.0.1); default: the fastest the engine takes")
 	fs.StringVar(&f.push, "push", "", "with -b: push the image to the registry as `REGISTRY/NAME[:TAG]` (with -t: load it too, unless -o or --oci)")
 	fs.BoolVar(&f.insecure, "insecure", false, "with --push: the registry may speak plain HTTP")
 	fs.Var(&f.include, "I", "add a Nix search path entry, such as nixpkgs=/path (repeatable)")
@@ -62,6 +65,12 @@ func parseBuildFlags(args []string, stderr io.Writer) (f buildFlags, file string
 		if errors.Is(err, flag.ErrHelp) {
 			return f, "", 0, false
 		}
+		return f, "", 2, false
+	}
+	switch f.loadVia {
+	case output.ViaAuto, output.ViaArchive, output.ViaPartial, output.ViaRegistry:
+	default:
+		fmt.Fprintf(stderr, "nix-docker: --load-via %q: want archive, partial or registry\n", f.loadVia)
 		return f, "", 2, false
 	}
 	file, ok = oneFile(fs, stderr)
@@ -143,19 +152,23 @@ func runImage(ctx context.Context, f buildFlags, opts pipeline.Options, stdout, 
 		fmt.Fprintln(stderr, "nix-docker: --insecure goes with --push")
 		return 2
 	}
+	if f.loadVia != "" && !load {
+		fmt.Fprintln(stderr, "nix-docker: --load-via needs a load into the engine (not -o or --oci)")
+		return 2
+	}
 	// One engine client for the build, made only when it is needed.
 	var deps pipeline.Deps
-	var engine docker.Client
+	var cli *client.Client
 	if load || f.from != "" {
-		cli, err := docker.New()
-		if err != nil {
+		var err error
+		if cli, err = docker.New(); err != nil {
 			fmt.Fprintf(stderr, "nix-docker: %v\n", err)
 			return 1
 		}
 		defer cli.Close()
-		deps.Engine, engine = cli, cli
+		deps.Engine = cli
 	}
-	outs, err := outputs(f, engine, stdout, opts)
+	outs, err := outputs(ctx, f, cli, stdout, stderr, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "nix-docker: %v\n", err)
 		return 1
@@ -183,8 +196,9 @@ func runImage(ctx context.Context, f buildFlags, opts pipeline.Options, stdout, 
 
 // outputs are where the image goes, as the flags say. The push comes
 // first: its Commit (the manifest) is the one most likely to fail, and
-// the pipeline commits in order.
-func outputs(f buildFlags, engine docker.Client, stdout io.Writer, opts pipeline.Options) ([]output.Output, error) {
+// the pipeline commits in order. For a load it asks the engine what it is
+// and says how it will load (unless -q).
+func outputs(ctx context.Context, f buildFlags, cli *client.Client, stdout, stderr io.Writer, opts pipeline.Options) ([]output.Output, error) {
 	var outs []output.Output
 	if f.push != "" {
 		p, err := output.NewPush(f.push, output.PushOptions{Insecure: f.insecure, Annotations: annotations(opts.File, f.push), Log: opts.Log})
@@ -212,7 +226,18 @@ func outputs(f buildFlags, engine docker.Client, stdout io.Writer, opts pipeline
 		if f.from != "" {
 			bases = []string{f.from}
 		}
-		outs = append(outs, output.NewEngine(engine, f.tag, bases))
+		e, err := docker.Describe(ctx, cli)
+		if err != nil {
+			return nil, err
+		}
+		o, how, err := output.ForEngine(cli, e, f.tag, bases, f.loadVia)
+		if err != nil {
+			return nil, err
+		}
+		if !f.quiet {
+			fmt.Fprintf(stderr, "engine: %s; loading via %s\n", e, how)
+		}
+		outs = append(outs, o)
 	}
 	return outs, nil
 }

@@ -192,3 +192,27 @@ func TestPruneCacheOnly(t *testing.T) {
 		t.Error("the old cache of layer tars is still there")
 	}
 }
+
+// TestLoadViaUsage: --load-via takes archive, partial or registry, and
+// only for a load into the engine; a wrong use is a usage error (exit 2)
+// before anything is built.
+func TestLoadViaUsage(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "app.hcl")
+	os.WriteFile(file, []byte("service \"x\" {\n  command = \"/bin/true\"\n}\n"), 0o644)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-b", "-t", "app", "--load-via", "ftp", file}, `--load-via "ftp": want archive, partial or registry`},
+		{[]string{"-b", "-t", "app", "--load-via", "registry", "-o", filepath.Join(dir, "x.tar"), file}, "--load-via needs a load into the engine"},
+	} {
+		_, errs, code := runCLI(t, append([]string{"--init", "/bin/true"}, c.args...)...)
+		if code != 2 || !strings.Contains(errs, c.want) {
+			t.Errorf("nix-docker %s = %d %q, want 2 and %q", strings.Join(c.args, " "), code, errs, c.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.tar")); err == nil {
+		t.Errorf("a usage error wrote the archive")
+	}
+}
