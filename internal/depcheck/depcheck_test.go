@@ -53,8 +53,9 @@ func TestDeps(t *testing.T) {
 		{"internal/docker", only()},
 		{"internal/image", only("internal/runspec")},
 		{"internal/output", only("internal/image", "internal/docker", "internal/runspec")},
-		{"internal/project", only("schema", "modules", "internal/runspec", "internal/contract")},
-		{"internal/nixexpr", only("internal/project", "internal/contract", "schema", "modules", "internal/runspec")},
+		{"internal/quote", std},
+		{"internal/project", only("schema", "modules", "internal/runspec", "internal/contract", "internal/quote")},
+		{"internal/nixexpr", only("internal/project", "internal/contract", "schema", "modules", "internal/runspec", "internal/quote")},
 	}
 	for _, r := range rules {
 		for _, dep := range goList(t, "{{join .Deps \" \"}}", r.pkg) {

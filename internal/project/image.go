@@ -2,7 +2,6 @@ package project
 
 import (
 	"fmt"
-	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/nix-docker/nix-docker/internal/contract"
+	"github.com/nix-docker/nix-docker/internal/quote"
 	"github.com/nix-docker/nix-docker/schema"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -66,8 +66,8 @@ func (l *loader) addVolumes(sc *scope, img *schema.Image) {
 		for it := vols.ElementIterator(); it.Next(); i++ {
 			_, e := it.Element()
 			v := e.AsString()
-			if !path.IsAbs(v) || path.Clean(v) != v {
-				l.errorf(elementRange(img.Volumes, i), "Invalid volume", "A volume is an absolute, clean path inside the container, such as \"/data\"; %q is not.", v)
+			if quote.CheckPath(v) != nil {
+				l.errorf(elementRange(img.Volumes, i), "Invalid volume", "A volume is an absolute, clean path inside the container, without control characters, such as \"/data\"; %q is not.", v)
 				continue
 			}
 			if !slices.Contains(l.proj.Volumes, v) {
@@ -83,7 +83,7 @@ func (l *loader) addLinks(sc *scope, img *schema.Image) {
 	if links, ok := l.strMap(sc, img.Links, "attribute \"links\""); ok {
 		for _, p := range sortedKeys(links) {
 			target := links[p]
-			if !path.IsAbs(p) || path.Clean(p) != p || p == "/" || strings.HasPrefix(p, "/nix/") || p == "/nix" {
+			if quote.CheckPath(p) != nil || p == "/" || strings.HasPrefix(p, "/nix/") || p == "/nix" {
 				l.errorf(img.Links.Range(), "Invalid link", "A link is an absolute, clean path in the image outside /nix, such as \"/bin/sh\"; %q is not.", p)
 				continue
 			}
