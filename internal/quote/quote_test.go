@@ -88,7 +88,11 @@ func readRedis(tok string) (string, error) {
 			i += 3
 		case c == '\\' && i+1 < len(tok):
 			i++
-			b.WriteByte(map[byte]byte{'n': '\n', 'r': '\r', 't': '\t', 'b': '\b', 'a': '\a'}[tok[i]] | pick(tok[i]))
+			if e, ok := map[byte]byte{'n': '\n', 'r': '\r', 't': '\t', 'b': '\b', 'a': '\a'}[tok[i]]; ok {
+				b.WriteByte(e)
+			} else {
+				b.WriteByte(tok[i])
+			}
 		case c == '"':
 			if i != len(tok)-1 { // a closing quote must end the argument
 				return "", errModel
@@ -101,18 +105,10 @@ func readRedis(tok string) (string, error) {
 	return "", errModel
 }
 
-// pick is the byte an escape other than n r t b a stands for: itself.
-func pick(c byte) byte {
-	if strings.IndexByte("nrtba", c) >= 0 {
-		return 0
-	}
-	return c
-}
-
 func isHex(c byte) bool { return strings.IndexByte("0123456789abcdefABCDEF", c) >= 0 }
 
-// readPostgreSQL models guc-file.l: a quoted value is
-// '([^'\\\n]|\\.|'')*' and GUC_scanstr unescapes it.
+// readPostgreSQL models guc-file.l: a quoted value holds no raw newline,
+// a quote is doubled or escaped, and GUC_scanstr unescapes it.
 func readPostgreSQL(tok string) (string, error) {
 	if len(tok) < 2 || tok[0] != '\'' || tok[len(tok)-1] != '\'' {
 		return "", errModel
