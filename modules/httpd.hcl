@@ -4,24 +4,40 @@
 option "document_root" {
   type        = string
   description = "Directory served at /, usually path(\"www\") beside the HCL file."
+  validation {
+    condition     = is_path(value) && can(apache_quote(value))
+    error_message = "document_root is an absolute, clean path without control characters or \"$${\", such as path(\"www\")."
+  }
 }
 
 option "port" {
   type        = number
   default     = 80
   description = "TCP port httpd listens on."
+  validation {
+    condition     = is_port(value)
+    error_message = "a port is a whole number from 1 to 65535."
+  }
 }
 
 option "admin_addr" {
   type        = string
   default     = "admin@localhost"
   description = "E-mail address of the server administrator (ServerAdmin), shown on error pages."
+  validation {
+    condition     = value != "" && can(apache_quote(value))
+    error_message = "admin_addr is not empty, and cannot hold control characters or \"$${\" (httpd reads its configuration line by line and expands $${NAME})."
+  }
 }
 
 option "php_fpm" {
   type        = string
   default     = ""
   description = "Address of a PHP-FPM pool (for example \"127.0.0.1:9000\" from the php-fpm module) that runs *.php files. Empty: no PHP."
+  validation {
+    condition     = value == "" || is_host_port(value)
+    error_message = "php_fpm is HOST:PORT, such as \"127.0.0.1:9000\", or empty."
+  }
 }
 
 option "extra_config" {
@@ -34,15 +50,19 @@ option "package" {
   type        = string
   default     = pkgs.apacheHttpd
   description = "The Apache httpd package."
+  validation {
+    condition     = is_path(value)
+    error_message = "package is a store path, such as pkgs.x or nix(\"...\")."
+  }
 }
 
 file "conf" {
   name  = "httpd.conf"
-  check = "${option.package}/bin/httpd -t -f $out"
+  check = "${shell_quote(option.package)}/bin/httpd -t -f $out"
   text  = <<-EOT
-    ServerRoot ${option.package}
+    ServerRoot ${apache_quote(option.package)}
     ServerName localhost
-    ServerAdmin ${option.admin_addr}
+    ServerAdmin ${apache_quote(option.admin_addr)}
     Listen ${option.port}
     DefaultRuntimeDir /run
     PidFile /run/httpd-${module.name}.pid
@@ -65,8 +85,8 @@ file "conf" {
     CustomLog /dev/stdout common
     TypesConfig conf/mime.types
 
-    DocumentRoot "${option.document_root}"
-    <Directory "${option.document_root}">
+    DocumentRoot ${apache_quote(option.document_root)}
+    <Directory ${apache_quote(option.document_root)}>
       Require all granted
     </Directory>
     %{if option.php_fpm != ""}
@@ -84,7 +104,7 @@ file "conf" {
 }
 
 service "main" {
-  command = "${option.package}/bin/httpd -f ${file.conf} -DFOREGROUND"
+  command = "${shell_quote(option.package)}/bin/httpd -f ${file.conf} -DFOREGROUND"
   ready {
     tcp = option.port
   }

@@ -5,6 +5,10 @@ option "port" {
   type        = number
   default     = 9000
   description = "TCP port the pool listens on, on 127.0.0.1: give \"127.0.0.1:PORT\" to the web server's php_fpm option."
+  validation {
+    condition     = is_port(value)
+    error_message = "a port is a whole number from 1 to 65535."
+  }
 }
 
 option "max_children" {
@@ -12,8 +16,8 @@ option "max_children" {
   default     = 5
   description = "pm.max_children: most PHP requests served at once (pm = dynamic)."
   validation {
-    condition     = value >= 1
-    error_message = "max_children is at least 1."
+    condition     = value >= 1 && floor(value) == value
+    error_message = "max_children is a whole number, at least 1."
   }
 }
 
@@ -21,6 +25,10 @@ option "extensions" {
   type        = list(string)
   default     = []
   description = "Extensions to load from the package's lib/php/extensions, such as [\"pdo\", \"pdo_pgsql\"]. Leave empty with a package that loads its extensions itself, as nixpkgs' php.withExtensions does."
+  validation {
+    condition     = length([for e in value : e if !can(regex("^[A-Za-z0-9_.-]+$", e))]) == 0
+    error_message = "an extension is named by letters, digits, dots, dashes and underscores, such as \"pdo_pgsql\"."
+  }
 }
 
 option "php_ini" {
@@ -33,6 +41,10 @@ option "package" {
   type        = string
   default     = pkgs.php
   description = "The PHP package."
+  validation {
+    condition     = is_path(value)
+    error_message = "package is a store path, such as pkgs.x or nix(\"...\")."
+  }
 }
 
 file "ini" {
@@ -43,10 +55,10 @@ file "ini" {
     log_errors = On
     error_log = /proc/self/fd/2
     %{if length(option.extensions) > 0}
-    extension_dir = "${option.package}/lib/php/extensions"
+    extension_dir = ${ini_quote("${option.package}/lib/php/extensions")}
     %{endif}
     %{for e in option.extensions}
-    extension = ${e}
+    extension = ${ini_quote(e)}
     %{endfor}
     ${option.php_ini}
   EOT
@@ -54,7 +66,7 @@ file "ini" {
 
 file "conf" {
   name  = "php-fpm.conf"
-  check = "${option.package}/bin/php-fpm -t -y $out -n"
+  check = "${shell_quote(option.package)}/bin/php-fpm -t -y $out -n"
   text  = <<-EOT
     [global]
     error_log = /proc/self/fd/2
@@ -77,7 +89,7 @@ file "conf" {
 }
 
 service "main" {
-  command = "${option.package}/bin/php-fpm -F -y ${file.conf} -c ${file.ini}"
+  command = "${shell_quote(option.package)}/bin/php-fpm -F -y ${file.conf} -c ${file.ini}"
   ready {
     tcp = option.port
   }

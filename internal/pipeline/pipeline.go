@@ -159,6 +159,9 @@ func (r *run) build(ctx context.Context, outs []output.Output) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
+	if err := r.checkBase(ctx, sys, base); err != nil {
+		return nil, err
+	}
 	img, err := r.writeImage(p, sys, base, plan)
 	if err != nil {
 		return nil, err

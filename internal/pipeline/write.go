@@ -49,6 +49,11 @@ func (r *run) imageSpec(p *project.Project, sys realised) (image.Spec, error) {
 	if err != nil {
 		return image.Spec{}, err
 	}
+	// The platform is the Nix system that built the closure.
+	platform, err := image.PlatformOf(sys.Meta.System)
+	if err != nil {
+		return image.Spec{}, err
+	}
 	spec := image.Spec{
 		Extra:      withLinks(rootEntries(sys.System), links),
 		Entrypoint: []string{sys.Init, sys.System + "/" + contract.RunspecFile},
@@ -57,6 +62,7 @@ func (r *run) imageSpec(p *project.Project, sys realised) (image.Spec, error) {
 		Labels:     map[string]string{LabelSystem: sys.System},
 		Created:    r.opts.Created,
 		Root:       r.root,
+		Platform:   platform,
 	}
 	if p.Nixpkgs != nil {
 		spec.Labels[LabelNixpkgs] = p.Nixpkgs.String()

@@ -83,7 +83,7 @@ func (l *loader) addLinks(sc *scope, img *schema.Image) {
 	if links, ok := l.strMap(sc, img.Links, "attribute \"links\""); ok {
 		for _, p := range sortedKeys(links) {
 			target := links[p]
-			if quote.CheckPath(p) != nil || p == "/" || strings.HasPrefix(p, "/nix/") || p == "/nix" {
+			if quote.CheckPath(p) != nil || p == "/" || strings.HasPrefix(p, "/nix/") || p == "/nix" || l.proj.HasRefs(p) {
 				l.errorf(img.Links.Range(), "Invalid link", "A link is an absolute, clean path in the image outside /nix, such as \"/bin/sh\"; %q is not.", p)
 				continue
 			}
