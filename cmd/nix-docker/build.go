@@ -33,7 +33,11 @@ type buildFlags struct {
 	from    string
 	output  string
 	oci     string
+	allow   listFlag
 }
+
+// allowPathUsage documents --allow-path, which build, check and nix take.
+const allowPathUsage = "let path() copy from `DIR`, outside the app file's directory, into the world-readable store (repeatable)"
 
 // parseBuildFlags parses the main command's flags and its one file
 // argument; ok is false after a usage error or -h (code says which).
@@ -53,6 +57,7 @@ func parseBuildFlags(args []string, stderr io.Writer) (f buildFlags, file string
 	fs.StringVar(&f.output, "o", "", "with -b: write the docker-archive to `FILE` (\"-\": stdout) instead of loading it; without -b: the out-link (default ./result)")
 	fs.StringVar(&f.oci, "oci", "", "with -b: write an OCI image layout to `DIR` instead of loading it (with -o too: both)")
 	fs.Var(&f.include, "I", "add a Nix search path entry, such as nixpkgs=/path (repeatable)")
+	fs.Var(&f.allow, "allow-path", allowPathUsage)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, "", 0, false
@@ -76,14 +81,15 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	opts := pipeline.Options{
-		File:      file,
-		Tag:       f.tag,
-		Include:   f.include,
-		InitPath:  findInit(f.init),
-		MaxLayers: f.max,
-		Log:       stderr,
-		From:      f.from,
-		Warnings:  func(d hcl.Diagnostics, files map[string]*hcl.File) { writeDiags(stderr, files, d) },
+		File:       file,
+		Tag:        f.tag,
+		Include:    f.include,
+		InitPath:   findInit(f.init),
+		MaxLayers:  f.max,
+		Log:        stderr,
+		From:       f.from,
+		AllowPaths: f.allow,
+		Warnings:   func(d hcl.Diagnostics, files map[string]*hcl.File) { writeDiags(stderr, files, d) },
 	}
 	if f.quiet {
 		opts.Log = nil

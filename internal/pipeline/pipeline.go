@@ -28,6 +28,9 @@ type Options struct {
 	// From is a base image in the engine (--from): the new image is its
 	// layers plus layers for the store paths it lacks.
 	From string
+	// AllowPaths are directories outside the app file's directory that
+	// path() may copy into the store (--allow-path).
+	AllowPaths []string
 	// OutLink is host-store mode's Nix out-link ("" means "result").
 	OutLink string
 	// Log receives progress and Nix's output; nil discards them.
