@@ -144,7 +144,13 @@ func withLinks(entries []image.Entry, links map[string]string) []image.Entry {
 	for _, e := range entries {
 		have[e.Path] = true
 	}
-	for p, target := range links {
+	paths := make([]string, 0, len(links))
+	for p := range links {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths) // the project refuses overlapping links; the order is fixed anyway
+	for _, p := range paths {
+		target := links[p]
 		for dir := path.Dir(p); dir != "/" && !have[dir]; dir = path.Dir(dir) {
 			have[dir] = true
 			entries = append(entries, image.Entry{Path: dir, Mode: fs.ModeDir | 0o755})

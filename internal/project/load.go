@@ -31,6 +31,7 @@ type loader struct {
 	// missing is where HCL points at what the app file lacks.
 	missing hcl.Range
 
+	links      map[string]linkDecl // root links by path
 	opts       Options
 	copies     map[string]*copied // path() targets by absolute path
 	ignore     ignoreRules
@@ -107,6 +108,7 @@ func (l *loader) load(filename string) (*Project, hcl.Diagnostics) {
 		decls:  map[decl]hcl.Range{},
 		opts:   l.opts,
 		copies: map[string]*copied{},
+		links:  map[string]linkDecl{},
 		ports:  ports{owner: map[int]portDecl{}, ready: map[int]portDecl{}, clash: map[int]bool{}},
 	}
 	l.proj.System() // made here, so that rendering changes nothing
@@ -216,6 +218,7 @@ func (l *loader) check() {
 			l.errorf(l.decls[decl{"directory", d.Path}], "Unknown group", "Directory %s belongs to group %q, which is not declared.%s", d.Path, d.Group, suggest(d.Group, l.groupNames()))
 		}
 	}
+	l.checkLinks()
 	if !l.diags.HasErrors() {
 		l.checkSpec()
 	}

@@ -82,3 +82,23 @@ func show(p *project.Project, s string) string {
 	}
 	return b.String()
 }
+
+// TestLinksOverlapOrder: overlapping links give the same error whichever
+// is declared first.
+func TestLinksOverlapOrder(t *testing.T) {
+	image := "image {\n  links = { \"/bin\" = \"${pkgs.busybox}/bin\" }\n}\n"
+	module := "module \"db\" {\n  source = \"postgresql\"\n}\n"
+	var got []string
+	for _, src := range []string{image + module, module + image} {
+		file := filepath.Join(t.TempDir(), "app.hcl")
+		os.WriteFile(file, []byte(src), 0o644)
+		_, diags := project.Load(schema.NewParser(), file)
+		if len(diags) != 1 || diags[0].Summary != "Overlapping links" {
+			t.Fatalf("diagnostics %v, want one: Overlapping links", diags)
+		}
+		got = append(got, strings.Split(diags[0].Detail, ",")[0])
+	}
+	if got[0] != got[1] || !strings.Contains(got[0], "Link /bin/sh") {
+		t.Errorf("the error depends on the order of declaration: %q, then %q", got[0], got[1])
+	}
+}
