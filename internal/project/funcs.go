@@ -79,7 +79,7 @@ func (l *loader) functions(sc *scope) map[string]function.Function {
 		"tonumber":   stdlib.MakeToFunc(cty.Number),
 		"tobool":     stdlib.MakeToFunc(cty.Bool),
 	} {
-		fns[name] = l.opaque(name, f, nil)
+		fns[name] = l.opaque(name, f)
 	}
 	for name, q := range quote.Targets {
 		fns[name] = l.quoteFunc(q)
@@ -90,20 +90,16 @@ func (l *loader) functions(sc *scope) map[string]function.Function {
 // opaque wraps a function that reads the characters of its string
 // arguments, which a reference does not have yet: the placeholder that
 // stands for a store path until Nix builds it must never be cut, changed
-// or measured. Given a string holding a reference (in an argument that
-// check, when not nil, picks), it fails at the call, naming the
-// reference.
-func (l *loader) opaque(name string, f function.Function, check func(i int, arg cty.Value) bool) function.Function {
+// or measured. Given a string argument holding a reference, it fails at
+// the call, naming the reference.
+func (l *loader) opaque(name string, f function.Function) function.Function {
 	return function.New(&function.Spec{
 		Description: f.Description(),
 		Params:      f.Params(),
 		VarParam:    f.VarParam(),
 		Type:        func(args []cty.Value) (cty.Type, error) { return f.ReturnTypeForValues(args) },
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			for i, a := range args {
-				if check != nil && !check(i, a) {
-					continue
-				}
+			for _, a := range args {
 				if ref := l.refIn(a); ref != "" {
 					return cty.NilVal, fmt.Errorf("%s cannot look inside %s: a reference stands for a store path that Nix makes later, so its characters are not known here. Use it whole, in a string template, join() or format(\"%%s\")", name, ref)
 				}
