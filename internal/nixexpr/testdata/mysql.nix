@@ -38,10 +38,12 @@ echo \"initialising \$data\"
 \"\$pkg/bin/mariadb-install-db\" --no-defaults --user=mysql --basedir=\"\$pkg\" \\
   --datadir=\"\$data\" --auth-root-authentication-method=normal --skip-test-db >/dev/null
 # --bootstrap reads one statement per line, so the password may hold no
-# newline; the file holds it, so only its owner may read it.
+# newline; the file holds it, so only its owner may read it, and it is
+# a new file (mktemp): a link planted in /tmp is not written through.
 case \"\${MYSQL_PASSWORD:-}\" in *'
 '*) echo \"MYSQL_PASSWORD holds a newline\" >&2; exit 1 ;; esac
 umask 077
+sql=\$(mktemp /tmp/mysql-init.XXXXXX)
 {
   echo \"USE mysql;\"
   echo \"FLUSH PRIVILEGES;\" # loads the grant tables --bootstrap skips
@@ -57,10 +59,10 @@ umask 077
       fi
     done
   fi
-} > /tmp/mysql-init.sql
+} > \"\$sql\"
 \"\$pkg/bin/mariadbd\" --no-defaults --user=mysql --basedir=\"\$pkg\" \\
-  --datadir=\"\$data\" --bootstrap --skip-networking --log-warnings=0 < /tmp/mysql-init.sql
-rm -f /tmp/mysql-init.sql
+  --datadir=\"\$data\" --bootstrap --skip-networking --log-warnings=0 < \"\$sql\"
+rm -f \"\$sql\"
 echo \"created \${db:+database \$db }\${user:+user \$user}\"
 ";
   };
