@@ -81,7 +81,7 @@ func (l *loader) copyOf(abs string) (*copied, error) {
 		if err := l.walkCopy(abs, rules, c); err != nil {
 			return nil, err
 		}
-	} else if looksSecret(abs, st) {
+	} else if budget := int64(maxScanned); looksSecret(abs, st, &budget) {
 		c.secrets = append(c.secrets, rel)
 	}
 	l.copies[abs] = c
@@ -125,16 +125,17 @@ func (l *loader) relToApp(abs string) string {
 	return filepath.ToSlash(rel)
 }
 
-// maxScanned bounds the files whose names and first bytes are looked at
-// for secrets in one copied directory.
-const maxScanned = 10000
+// maxScanned bounds the bytes of file contents looked at for secrets in
+// one copied directory (names are always looked at): a big tree costs a
+// check at most this much reading.
+const maxScanned = 32 << 20
 
 // walkCopy lists what a copied directory leaves out (.git and the
 // ignore file's matches; a directory left out takes its contents with
 // it) and the copied files that look like secrets. Symlinks are copied
 // as links, never followed.
 func (l *loader) walkCopy(root string, rules ignoreRules, c *copied) error {
-	scanned := 0
+	budget := int64(maxScanned)
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -149,9 +150,8 @@ func (l *loader) walkCopy(root string, rules ignoreRules, c *copied) error {
 			}
 			return nil
 		}
-		if d.Type().IsRegular() && scanned < maxScanned {
-			scanned++
-			if st, err := d.Info(); err == nil && looksSecret(p, st) {
+		if d.Type().IsRegular() {
+			if st, err := d.Info(); err == nil && looksSecret(p, st, &budget) {
 				c.secrets = append(c.secrets, l.relToApp(p))
 			}
 		}
@@ -168,20 +168,25 @@ var (
 
 // looksSecret tells whether a file's name or its first 64 KiB look like
 // a secret: .env files, keys and certificates' private halves, SSH keys,
-// PEM private key blocks, AWS access key ids.
-func looksSecret(p string, st fs.FileInfo) bool {
+// PEM private key blocks, AWS access key ids. The bytes read come out of
+// budget; once it is spent, only names are looked at.
+func looksSecret(p string, st fs.FileInfo, budget *int64) bool {
 	if !st.Mode().IsRegular() {
 		return false
 	}
 	if secretFileName.MatchString(filepath.Base(p)) {
 		return true
 	}
+	if *budget <= 0 {
+		return false
+	}
 	f, err := os.Open(p)
 	if err != nil {
 		return false
 	}
 	defer f.Close()
-	head, _ := io.ReadAll(io.LimitReader(f, 64<<10))
+	head, _ := io.ReadAll(io.LimitReader(f, min(64<<10, *budget)))
+	*budget -= int64(len(head))
 	return secretText.Match(head)
 }
 
