@@ -102,3 +102,15 @@ func TestLinksOverlapOrder(t *testing.T) {
 		t.Errorf("the error depends on the order of declaration: %q, then %q", got[0], got[1])
 	}
 }
+
+// TestNFC pins what docs/language.md says of literals: HCL normalises
+// them to Unicode NFC as it reads them (a decomposed é arrives composed).
+func TestNFC(t *testing.T) {
+	p, msg := loadCommand(t, "\"/bin/echo e\u0301\"")
+	if p == nil {
+		t.Fatal(msg)
+	}
+	if got := p.Services[0].Command; got != "/bin/echo \u00e9" {
+		t.Errorf("command = %q, want the composed é", got)
+	}
+}
