@@ -4,24 +4,40 @@
 option "document_root" {
   type        = string
   description = "Directory served at /, usually path(\"www\") beside the HCL file. NixOS: `virtualHosts.<name>.documentRoot`."
+  validation {
+    condition     = is_path(value) && can(apache_quote(value))
+    error_message = "document_root is an absolute, clean path without control characters or \"$${\", such as path(\"www\")."
+  }
 }
 
 option "port" {
   type        = number
   default     = 80
   description = "TCP port httpd listens on. NixOS: `virtualHosts.<name>.listen` = [ { port = ...; } ]."
+  validation {
+    condition     = is_port(value)
+    error_message = "a port is a whole number from 1 to 65535."
+  }
 }
 
 option "admin_addr" {
   type        = string
   default     = "admin@localhost"
   description = "E-mail address of the server administrator (ServerAdmin), shown on error pages. NixOS: `adminAddr`."
+  validation {
+    condition     = value != "" && can(apache_quote(value))
+    error_message = "admin_addr is not empty, and cannot hold control characters or \"$${\" (httpd reads its configuration line by line and expands $${NAME})."
+  }
 }
 
 option "php_fpm" {
   type        = string
   default     = ""
   description = "Address of a PHP-FPM pool (for example \"127.0.0.1:9000\" from the php-fpm module) that runs *.php files through mod_proxy_fcgi. Empty: no PHP. NixOS has no such option (its enablePHP loads mod_php); there it is extraConfig with a proxy:fcgi handler, as here."
+  validation {
+    condition     = value == "" || is_host_port(value)
+    error_message = "php_fpm is HOST:PORT, such as \"127.0.0.1:9000\", or empty."
+  }
 }
 
 option "extra_config" {
@@ -34,6 +50,10 @@ option "package" {
   type        = string
   default     = pkgs.apacheHttpd
   description = "The Apache httpd package. NixOS: `package`."
+  validation {
+    condition     = is_path(value)
+    error_message = "package is a store path, such as pkgs.x or nix(\"...\")."
+  }
 }
 
 file "conf" {
@@ -41,11 +61,11 @@ file "conf" {
   # The check runs in Nix's build sandbox, which has no /run: httpd -t would
   # refuse DefaultRuntimeDir there, so the check defines NIX_DOCKER_CHECK and
   # leaves it at its default.
-  check = "${option.package}/bin/httpd -t -D NIX_DOCKER_CHECK -f $out"
+  check = "${shell_quote(option.package)}/bin/httpd -t -D NIX_DOCKER_CHECK -f $out"
   text  = <<-EOT
-    ServerRoot ${option.package}
+    ServerRoot ${apache_quote(option.package)}
     ServerName localhost
-    ServerAdmin ${option.admin_addr}
+    ServerAdmin ${apache_quote(option.admin_addr)}
     Listen ${option.port}
     <IfDefine !NIX_DOCKER_CHECK>
       DefaultRuntimeDir /run
@@ -70,8 +90,8 @@ file "conf" {
     CustomLog /dev/stdout common
     TypesConfig conf/mime.types
 
-    DocumentRoot "${option.document_root}"
-    <Directory "${option.document_root}">
+    DocumentRoot ${apache_quote(option.document_root)}
+    <Directory ${apache_quote(option.document_root)}>
       Require all granted
     </Directory>
     %{if option.php_fpm != ""}
@@ -89,7 +109,7 @@ file "conf" {
 }
 
 service "main" {
-  command = "${option.package}/bin/httpd -f ${file.conf} -DFOREGROUND"
+  command = "${shell_quote(option.package)}/bin/httpd -f ${file.conf} -DFOREGROUND"
   ready {
     tcp = option.port
   }

@@ -12,18 +12,30 @@ option "port" {
   type        = number
   default     = 3306
   description = "TCP port MariaDB listens on. NixOS: `settings.mysqld.port`."
+  validation {
+    condition     = is_port(value)
+    error_message = "a port is a whole number from 1 to 65535."
+  }
 }
 
 option "bind" {
   type        = string
   default     = "0.0.0.0"
   description = "Address MariaDB binds to. Inside a container 0.0.0.0 is reachable only through the ports you publish. NixOS: `settings.mysqld.bind-address`."
+  validation {
+    condition     = is_host(value)
+    error_message = "bind is an IP address, a host name or *."
+  }
 }
 
 option "data_dir" {
   type        = string
   default     = "/var/lib/mysql"
   description = "The directory declared as an image volume, so data outlives the container; MariaDB's datadir is data_dir/data. NixOS: `dataDir` is the datadir itself, i.e. data_dir + \"/data\" here."
+  validation {
+    condition     = is_path(value) && value != "/"
+    error_message = "data_dir is an absolute, clean path without control characters, not /, such as \"/var/lib/mysql\"."
+  }
 }
 
 option "database" {
@@ -50,6 +62,10 @@ option "package" {
   type        = string
   default     = pkgs.mariadb
   description = "The MariaDB package. NixOS: `package` (required there; pkgs.mariadb for this module)."
+  validation {
+    condition     = is_path(value)
+    error_message = "package is a store path, such as pkgs.x or nix(\"...\")."
+  }
 }
 
 user "mysql" {
@@ -76,16 +92,25 @@ file "init" {
     #!${pkgs.busybox}/bin/sh
     set -eu
     export PATH=${pkgs.busybox}/bin:$PATH
-    data=${option.data_dir}/data
+    # The options' values, quoted for sh; the script below uses only these variables.
+    pkg=${shell_quote(option.package)}
+    data=${shell_quote(option.data_dir)}/data
+    user=${shell_quote(option.user)}
+    db=${shell_quote(option.database)}
+    # End of the options' values.
     if [ -d "$data/mysql" ]; then
       exit 0
     fi
     echo "initialising $data"
-    ${option.package}/bin/mariadb-install-db --no-defaults --user=mysql --basedir=${option.package} \
+    "$pkg/bin/mariadb-install-db" --no-defaults --user=mysql --basedir="$pkg" \
       --datadir="$data" --auth-root-authentication-method=normal --skip-test-db >/dev/null
-    user='${option.user}' db='${option.database}'
-    # --bootstrap reads one statement per line; the file holds a password.
+    # --bootstrap reads one statement per line, so the password may hold no
+    # newline; the file holds it, so only its owner may read it, and it is
+    # a new file (mktemp): a link planted in /tmp is not written through.
+    case "$${MYSQL_PASSWORD:-}" in *'
+    '*) echo "MYSQL_PASSWORD holds a newline" >&2; exit 1 ;; esac
     umask 077
+    sql=$(mktemp /tmp/mysql-init.XXXXXX)
     {
       echo "USE mysql;"
       echo "FLUSH PRIVILEGES;" # loads the grant tables --bootstrap skips
@@ -101,10 +126,10 @@ file "init" {
           fi
         done
       fi
-    } > /tmp/mysql-init.sql
-    ${option.package}/bin/mariadbd --no-defaults --user=mysql --basedir=${option.package} \
-      --datadir="$data" --bootstrap --skip-networking --log-warnings=0 < /tmp/mysql-init.sql
-    rm -f /tmp/mysql-init.sql
+    } > "$sql"
+    "$pkg/bin/mariadbd" --no-defaults --user=mysql --basedir="$pkg" \
+      --datadir="$data" --bootstrap --skip-networking --log-warnings=0 < "$sql"
+    rm -f "$sql"
     echo "created $${db:+database $db }$${user:+user $user}"
   EOT
 }
@@ -115,7 +140,7 @@ service "init" {
 }
 
 service "main" {
-  command = "${option.package}/bin/mariadbd --no-defaults --user=mysql --basedir=${option.package} --datadir=${option.data_dir}/data --socket=/run/mysqld/mysqld.sock --pid-file=/run/mysqld/mysqld.pid --bind-address=${option.bind} --port=${option.port}"
+  command = "${shell_quote(option.package)}/bin/mariadbd --no-defaults --user=mysql --basedir=${shell_quote(option.package)} --datadir=${shell_quote(option.data_dir)}/data --socket=/run/mysqld/mysqld.sock --pid-file=/run/mysqld/mysqld.pid --bind-address=${option.bind} --port=${option.port}"
   after   = ["init"]
   ready {
     tcp = option.port

@@ -6,6 +6,10 @@ option "port" {
   type        = number
   default     = 9000
   description = "TCP port the pool listens on, on 127.0.0.1: give \"127.0.0.1:PORT\" to the web server's php_fpm option. NixOS: `listen` = \"127.0.0.1:PORT\" (a unix socket by default there, `/run/phpfpm/<name>.sock`)."
+  validation {
+    condition     = is_port(value)
+    error_message = "a port is a whole number from 1 to 65535."
+  }
 }
 
 option "max_children" {
@@ -13,8 +17,8 @@ option "max_children" {
   default     = 5
   description = "pm.max_children: most PHP requests served at once (pm = dynamic). NixOS: `settings.\"pm.max_children\"`."
   validation {
-    condition     = value >= 1
-    error_message = "max_children is at least 1."
+    condition     = value >= 1 && floor(value) == value
+    error_message = "max_children is a whole number, at least 1."
   }
 }
 
@@ -38,6 +42,10 @@ option "package" {
   type        = string
   default     = pkgs.php
   description = "The PHP package. NixOS: `phpPackage`."
+  validation {
+    condition     = is_path(value)
+    error_message = "package is a store path, such as pkgs.x or nix(\"...\")."
+  }
 }
 
 file "ini" {
@@ -56,7 +64,7 @@ file "conf" {
   # php-fpm -t; but extensions builds on pkgs.php: with another package, say so.
   check = (option.package != pkgs.php && length(option.extensions) > 0
     ? "${pkgs.busybox}/bin/sh -c 'echo \"$0\" >&2; exit 1' 'php-fpm: extensions adds to the default package, pkgs.php; give your own package its extensions instead: package = nix(\"pkgs.php83.withExtensions (...)\"), extensions = []'"
-  : "${length(option.extensions) == 0 ? option.package : nix(format("pkgs.php.withExtensions ({ enabled, all }: enabled ++ [ %s ])", join(" ", formatlist("all.%s", option.extensions))))}/bin/php-fpm -t -y $out -n")
+  : "${shell_quote(length(option.extensions) == 0 ? option.package : nix(format("pkgs.php.withExtensions ({ enabled, all }: enabled ++ [ %s ])", join(" ", formatlist("all.%s", option.extensions)))))}/bin/php-fpm -t -y $out -n")
   text = <<-EOT
     [global]
     error_log = /proc/self/fd/2
@@ -80,7 +88,7 @@ file "conf" {
 
 service "main" {
   # With extensions: pkgs.php.withExtensions (see the option).
-  command = "${length(option.extensions) == 0 ? option.package : nix(format("pkgs.php.withExtensions ({ enabled, all }: enabled ++ [ %s ])", join(" ", formatlist("all.%s", option.extensions))))}/bin/php-fpm -F -y ${file.conf} -c ${file.ini}"
+  command = "${shell_quote(length(option.extensions) == 0 ? option.package : nix(format("pkgs.php.withExtensions ({ enabled, all }: enabled ++ [ %s ])", join(" ", formatlist("all.%s", option.extensions)))))}/bin/php-fpm -F -y ${file.conf} -c ${file.ini}"
   ready {
     tcp = option.port
   }

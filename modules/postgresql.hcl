@@ -10,18 +10,30 @@ option "port" {
   type        = number
   default     = 5432
   description = "TCP port PostgreSQL listens on. NixOS: `settings.port`."
+  validation {
+    condition     = is_port(value)
+    error_message = "a port is a whole number from 1 to 65535."
+  }
 }
 
 option "listen" {
   type        = string
   default     = "*"
   description = "listen_addresses: where PostgreSQL accepts TCP connections. Inside a container, * is reachable only through the ports you publish. NixOS: `settings.listen_addresses` (enableTCPIP = true sets \"*\")."
+  validation {
+    condition     = trimspace(value) != "" && length([for a in split(",", value) : a if !is_host(trimspace(a))]) == 0
+    error_message = "listen is *, or IP addresses and host names separated by commas."
+  }
 }
 
 option "data_dir" {
   type        = string
   default     = "/var/lib/postgresql"
   description = "The directory declared as an image volume, so data outlives the container; the cluster (PGDATA) is data_dir/data. NixOS: `dataDir` is PGDATA itself, i.e. data_dir + \"/data\" here."
+  validation {
+    condition     = is_path(value) && value != "/"
+    error_message = "data_dir is an absolute, clean path without control characters, not /, such as \"/var/lib/postgresql\"."
+  }
 }
 
 option "database" {
@@ -48,12 +60,20 @@ option "settings" {
   type        = map(string)
   default     = {}
   description = "More postgresql.conf settings, name = value (values are written as given, so quote strings: { work_mem = \"'64MB'\" }). NixOS: `settings` (which quotes strings itself)."
+  validation {
+    condition     = length([for k, v in value : k if !can(regex("^[A-Za-z_][A-Za-z0-9_.]*$", k))]) == 0
+    error_message = "a setting's name is letters, digits, underscores and dots, such as work_mem."
+  }
 }
 
 option "package" {
   type        = string
   default     = pkgs.postgresql
   description = "The PostgreSQL package. NixOS: `package`."
+  validation {
+    condition     = is_path(value)
+    error_message = "package is a store path, such as pkgs.x or nix(\"...\")."
+  }
 }
 
 user "postgres" {
@@ -76,16 +96,16 @@ directory "socket" {
 file "conf" {
   name = "postgresql.conf"
   text = <<-EOT
-    listen_addresses = '${option.listen}'
+    listen_addresses = ${postgresql_quote(option.listen)}
     port = ${option.port}
     unix_socket_directories = '/run/postgresql'
-    hba_file = '${file.hba}'
+    hba_file = ${postgresql_quote(file.hba)}
     log_destination = 'stderr'
     logging_collector = off
     timezone = 'UTC'
     log_timezone = 'UTC'
     %{for k in sort(keys(option.settings))}
-    ${k} = ${option.settings[k]}
+    ${k} = ${postgresql_quote(option.settings[k])}
     %{endfor}
   EOT
 }
@@ -109,16 +129,23 @@ file "init" {
     #!${pkgs.busybox}/bin/sh
     set -eu
     export PATH=${pkgs.busybox}/bin:$PATH
-    data=${option.data_dir}/data
+    # The options' values, quoted for sh; the script below uses only these variables.
+    pkg=${shell_quote(option.package)}
+    data=${shell_quote(option.data_dir)}/data
+    user=${shell_quote(option.user)}
+    db=${shell_quote(option.database)}
+    # End of the options' values.
     if [ -s "$data/PG_VERSION" ]; then
       exit 0
     fi
     echo "initialising $data"
-    TZ=UTC ${option.package}/bin/initdb -D "$data" --no-locale -E UTF8 -U postgres --auth-local=trust --auth-host=scram-sha-256
-    user='${option.user}' db='${option.database}'
+    TZ=UTC "$pkg/bin/initdb" -D "$data" --no-locale -E UTF8 -U postgres --auth-local=trust --auth-host=scram-sha-256
     # One statement per run: CREATE DATABASE cannot share a transaction.
+    # In single-user mode a newline ends a statement, so none may be in one.
     single() {
-      out=$(printf '%s\n' "$1" | ${option.package}/bin/postgres --single -D "$data" postgres 2>&1) || true
+      case "$1" in *'
+    '*) echo "a statement holds a newline" >&2; exit 1 ;; esac
+      out=$(printf '%s\n' "$1" | "$pkg/bin/postgres" --single -D "$data" postgres 2>&1) || true
       case "$out" in
         *ERROR:*) printf '%s\n' "$out" >&2; exit 1 ;;
       esac
@@ -142,7 +169,7 @@ service "init" {
 }
 
 service "main" {
-  command    = "${option.package}/bin/postgres -D ${option.data_dir}/data -c config_file=${file.conf}"
+  command    = "${shell_quote(option.package)}/bin/postgres -D ${shell_quote(option.data_dir)}/data -c config_file=${file.conf}"
   user       = "postgres"
   after      = ["init"]
   stopsignal = "INT"

@@ -6,12 +6,20 @@
 option "root" {
   type        = string
   description = "Directory to serve, usually path(\"site\"). NixOS: `virtualHosts.<name>.root`."
+  validation {
+    condition     = is_path(value) && can(nginx_quote(value))
+    error_message = "root is an absolute, clean path without control characters or \"$\", such as path(\"site\")."
+  }
 }
 
 option "port" {
   type        = number
   default     = 80
   description = "TCP port the site is served on. NixOS: `virtualHosts.<name>.listen`."
+  validation {
+    condition     = is_port(value)
+    error_message = "a port is a whole number from 1 to 65535."
+  }
 }
 
 module "main" {

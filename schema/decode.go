@@ -2,10 +2,8 @@ package schema
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 // Kind tells which blocks a file may hold.
@@ -80,9 +78,7 @@ func Decode(body hcl.Body, filename string, kind Kind) (*File, hcl.Diagnostics) 
 			}
 			seen[b.Type] = b.DefRange
 		default:
-			if b.Type != "user" && b.Type != "group" {
-				diags = append(diags, checkName(b.Type, b)...)
-			}
+			diags = append(diags, checkName(b.Type, b)...)
 			key := b.Type + "\x00" + b.Labels[0]
 			if prev, dup := seen[key]; dup {
 				diags = append(diags, duplicateName(b, prev))
@@ -140,20 +136,17 @@ func duplicateSingleton(b *hcl.Block, prev hcl.Range) *hcl.Diagnostic {
 	}
 }
 
-// checkName refuses labels that cannot serve as names of services,
-// modules, files or options (they become service names, log prefixes and
-// parts of store path names).
+// checkName refuses a label that breaks the name rule (see CheckName).
 func checkName(kind string, b *hcl.Block) hcl.Diagnostics {
-	name := b.Labels[0]
-	if hclsyntax.ValidIdentifier(name) && !strings.Contains(name, "--") {
-		return nil
+	if err := CheckName(kind, b.Labels[0]); err != nil {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  fmt.Sprintf("Invalid %s name", kind),
+			Detail:   err.Error(),
+			Subject:  b.LabelRanges[0].Ptr(),
+		}}
 	}
-	return hcl.Diagnostics{{
-		Severity: hcl.DiagError,
-		Summary:  fmt.Sprintf("Invalid %s name", kind),
-		Detail:   fmt.Sprintf("A %s name starts with a letter and holds only letters, digits, underscores and dashes; %q does not.", kind, name),
-		Subject:  b.LabelRanges[0].Ptr(),
-	}}
+	return nil
 }
 
 // content decodes a block body. When an argument is misspelled, HCL also

@@ -38,7 +38,11 @@ type buildFlags struct {
 	loadVia  string
 	push     string
 	insecure bool
+	allow    listFlag
 }
+
+// allowPathUsage documents --allow-path, which build, check and nix take.
+const allowPathUsage = "let path() copy from `DIR`, outside the app file's directory, into the world-readable store (repeatable)"
 
 // parseBuildFlags parses the main command's flags and its one file
 // argument; ok is false after a usage error or -h (code says which).
@@ -61,6 +65,7 @@ func parseBuildFlags(args []string, stderr io.Writer) (f buildFlags, file string
 	fs.StringVar(&f.push, "push", "", "with -b: push the image to the registry as `REGISTRY/NAME[:TAG]` (with -t: load it too, unless -o or --oci)")
 	fs.BoolVar(&f.insecure, "insecure", false, "with --push: the registry may speak plain HTTP")
 	fs.Var(&f.include, "I", "add a Nix search path entry, such as nixpkgs=/path (repeatable)")
+	fs.Var(&f.allow, "allow-path", allowPathUsage)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, "", 0, false
@@ -90,14 +95,15 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	opts := pipeline.Options{
-		File:      file,
-		Tag:       f.tag,
-		Include:   f.include,
-		InitPath:  findInit(f.init),
-		MaxLayers: f.max,
-		Log:       stderr,
-		From:      f.from,
-		Warnings:  func(d hcl.Diagnostics, files map[string]*hcl.File) { writeDiags(stderr, files, d) },
+		File:       file,
+		Tag:        f.tag,
+		Include:    f.include,
+		InitPath:   findInit(f.init),
+		MaxLayers:  f.max,
+		Log:        stderr,
+		From:       f.from,
+		AllowPaths: f.allow,
+		Warnings:   func(d hcl.Diagnostics, files map[string]*hcl.File) { writeDiags(stderr, files, d) },
 	}
 	if f.quiet {
 		opts.Log = nil

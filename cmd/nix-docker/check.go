@@ -12,6 +12,8 @@ import (
 func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("nix-docker check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	var allow listFlag
+	fs.Var(&allow, "allow-path", allowPathUsage)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -19,7 +21,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return 2
 	}
-	c, err := pipeline.Check(file)
+	c, err := pipeline.Check(pipeline.Options{File: file, AllowPaths: allow})
 	if err != nil {
 		return report(stderr, file, err)
 	}
@@ -33,6 +35,8 @@ func runNix(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("nix-docker nix", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	initPath := fs.String("init", "", "the nix-docker-init binary (default: $NIX_DOCKER_INIT, or next to nix-docker)")
+	var allow listFlag
+	fs.Var(&allow, "allow-path", allowPathUsage)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -40,7 +44,7 @@ func runNix(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return 2
 	}
-	expr, err := pipeline.Render(pipeline.Options{File: file, InitPath: findInit(*initPath)})
+	expr, err := pipeline.Render(pipeline.Options{File: file, InitPath: findInit(*initPath), AllowPaths: allow})
 	if err != nil {
 		return report(stderr, file, err)
 	}

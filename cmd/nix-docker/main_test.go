@@ -216,3 +216,23 @@ func TestLoadViaUsage(t *testing.T) {
 		t.Errorf("a usage error wrote the archive")
 	}
 }
+
+// TestAllowPath: path() outside the app file's directory is an error
+// with its position, unless --allow-path names the directory.
+func TestAllowPath(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "app"), 0o755)
+	os.MkdirAll(filepath.Join(dir, "shared"), 0o755)
+	os.WriteFile(filepath.Join(dir, "shared", "logo.png"), []byte("png"), 0o644)
+	app := filepath.Join(dir, "app", "app.hcl")
+	os.WriteFile(app, []byte("service \"x\" {\n  command = \"/bin/cat ${path(\"../shared/logo.png\")}\"\n}\n"), 0o644)
+	_, errs, code := runCLI(t, "check", app)
+	if code != 1 || !strings.Contains(errs, "app.hcl:2:") || !strings.Contains(errs, "--allow-path") {
+		t.Errorf("check = %d, stderr:\n%s\nwant an error at line 2 naming --allow-path", code, errs)
+	}
+	for _, cmd := range []string{"check", "nix"} {
+		if out, errs, code := runCLI(t, cmd, "--allow-path", filepath.Join(dir, "shared"), app); code != 0 || out == "" {
+			t.Errorf("%s --allow-path = %d, stderr:\n%s", cmd, code, errs)
+		}
+	}
+}

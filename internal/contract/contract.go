@@ -27,6 +27,9 @@ var EtcFiles = []string{GroupFile, NsswitchFile, PasswdFile}
 // volumes, the health check, labels) goes from the project to the image
 // config directly. Maps are written with sorted keys (encoding/json).
 type Metadata struct {
+	// System is the Nix system the closure was built for, such as
+	// "x86_64-linux": the image config's architecture and OS.
+	System string `json:"system"`
 	// Env maps an image environment variable to its value, for the
 	// variables whose values name store paths.
 	Env map[string]string `json:"env,omitempty"`

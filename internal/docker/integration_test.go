@@ -85,7 +85,8 @@ func storeTree(t *testing.T) string {
 
 func spec(root, app string) nixdockerimage.Spec {
 	return nixdockerimage.Spec{
-		Layers: [][]string{{busyboxPath}, {app}},
+		Layers:   [][]string{{busyboxPath}, {app}},
+		Platform: nixdockerimage.Platform{Architecture: "amd64", OS: "linux"},
 		Extra: []nixdockerimage.Entry{
 			{Path: "/tmp", Mode: fs.ModeDir | fs.ModeSticky | 0o777},
 			{Path: "/bin/sh", Mode: fs.ModeSymlink | 0o777, Target: busyboxPath + "/bin/busybox"},

@@ -19,6 +19,7 @@ type configFile struct {
 	History      []history       `json:"history"`
 	OS           string          `json:"os"`
 	RootFS       rootFS          `json:"rootfs"`
+	Variant      string          `json:"variant,omitempty"`
 }
 
 type containerConfig struct {
@@ -113,9 +114,13 @@ func configJSON(spec Spec, layers []Layer) ([]byte, error) {
 			return nil, fmt.Errorf("exposed port %q has no protocol (want e.g. %q)", p, p+"/tcp")
 		}
 	}
+	if spec.Platform.Architecture == "" || spec.Platform.OS == "" {
+		return nil, fmt.Errorf("the image's platform (architecture and OS) is not set")
+	}
 	when := created(spec.Created)
 	cfg := configFile{
-		Architecture: "amd64",
+		Architecture: spec.Platform.Architecture,
+		Variant:      spec.Platform.Variant,
 		Config: containerConfig{
 			Cmd:          spec.Cmd,
 			Entrypoint:   spec.Entrypoint,
@@ -127,7 +132,7 @@ func configJSON(spec Spec, layers []Layer) ([]byte, error) {
 			WorkingDir:   spec.WorkingDir,
 		},
 		Created: when,
-		OS:      "linux",
+		OS:      spec.Platform.OS,
 		RootFS:  rootFS{Type: "layers"},
 	}
 	if len(cfg.Config.Labels) == 0 {

@@ -47,6 +47,9 @@ type Spec struct {
 	WorkingDir   string
 	Created      time.Time // the image's creation time; zero means Unix 1
 	Root         string    // filesystem root holding nix/store; "" means "/"
+	// Platform is what the closure was built for (PlatformOf the Nix
+	// system); it is required.
+	Platform Platform
 
 	// Base are the layers of a base image (--from), bottom to top, reused
 	// as they are: they go below Layers, by DiffID. Their File may be ""

@@ -64,7 +64,8 @@ func fakeStore(t *testing.T) string {
 
 func testSpec(root string) Spec {
 	return Spec{
-		Layers: [][]string{{libPath}, {appPath}},
+		Layers:   [][]string{{libPath}, {appPath}},
+		Platform: Platform{Architecture: "amd64", OS: "linux"},
 		Extra: []Entry{
 			{Path: "/tmp", Mode: fs.ModeDir | fs.ModeSticky | 0o777},
 			{Path: "/etc/passwd", Mode: fs.ModeSymlink | 0o777, Target: appPath + "/share/doc/README"},
@@ -435,5 +436,47 @@ func TestStorePathSymlink(t *testing.T) {
 	got := readLayer(t, img.Layers[2])
 	if len(got) != 3 || got[2].hdr.Name != link[1:] || got[2].hdr.Typeflag != tar.TypeSymlink || got[2].hdr.Linkname != appPath+"/bin" {
 		t.Errorf("layer of a symlink store path = %+v, want nix/, nix/store/ and the symlink itself", got)
+	}
+}
+
+// TestPlatformOf maps Nix systems to the image config's platform, and
+// refuses systems an image cannot run.
+func TestPlatformOf(t *testing.T) {
+	for system, want := range map[string]Platform{
+		"x86_64-linux":  {Architecture: "amd64", OS: "linux"},
+		"aarch64-linux": {Architecture: "arm64", OS: "linux", Variant: "v8"},
+		"armv7l-linux":  {Architecture: "arm", OS: "linux", Variant: "v7"},
+		"i686-linux":    {Architecture: "386", OS: "linux"},
+	} {
+		if got, err := PlatformOf(system); err != nil || got != want {
+			t.Errorf("PlatformOf(%q) = %+v, %v; want %+v", system, got, err, want)
+		}
+	}
+	for _, system := range []string{"x86_64-darwin", "aarch64-darwin", "", "x86_64", "vax-linux"} {
+		if p, err := PlatformOf(system); err == nil {
+			t.Errorf("PlatformOf(%q) = %+v, want an error", system, p)
+		}
+	}
+}
+
+// TestConfigPlatform writes the platform it is given, and refuses to
+// write a config without one.
+func TestConfigPlatform(t *testing.T) {
+	spec := testSpec(fakeStore(t))
+	spec.Platform = Platform{Architecture: "arm64", OS: "linux", Variant: "v8"}
+	img, err := Build(spec, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg configFile
+	if err := json.Unmarshal(img.Config, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Architecture != "arm64" || cfg.OS != "linux" || cfg.Variant != "v8" {
+		t.Errorf("config platform = %s/%s/%s, want arm64/linux/v8", cfg.Architecture, cfg.OS, cfg.Variant)
+	}
+	spec.Platform = Platform{}
+	if _, err := Build(spec, t.TempDir()); err == nil {
+		t.Error("Build without a platform succeeded")
 	}
 }

@@ -82,7 +82,7 @@ func TestEscapeRoundTrip(t *testing.T) {
 // FuzzEscape checks the same with generated input; `go test` runs the
 // seeds, `go test -fuzz=FuzzEscape -fuzztime=30s ./internal/nixexpr` goes on.
 func FuzzEscape(f *testing.F) {
-	for _, s := range nasty {
+	for _, s := range escapeSeeds {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -90,7 +90,7 @@ func FuzzEscape(f *testing.F) {
 			if _, err := escape(s); strings.ContainsRune(s, 0) && err == nil {
 				t.Fatalf("escape(%q) accepted a NUL byte", s)
 			}
-			return // HCL strings are valid UTF-8; NUL is refused
+			return // NUL is refused; Nix's --json cannot print other bytes (FuzzEscapeModel covers them)
 		}
 		testutil.NeedNix(t)
 		if got := evalStrings(t, []string{s}); len(got) != 1 || got[0] != s {

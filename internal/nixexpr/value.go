@@ -35,12 +35,13 @@ func quote(s string) string {
 }
 
 // escape makes s safe inside a double-quoted Nix string: every byte of s
-// reaches Nix unchanged. `$` is always escaped, so neither "${" nor "$${"
-// can start an interpolation.
+// reaches Nix unchanged, invalid UTF-8 included (Nix strings are bytes).
+// `$` is always escaped, so neither "${" nor "$${" can start an
+// interpolation; a raw CR would read back as LF, so it is escaped too.
 func escape(s string) (string, error) {
 	var b strings.Builder
-	for _, c := range s {
-		switch c {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
 		case 0:
 			return "", fmt.Errorf("Nix strings cannot hold NUL bytes")
 		case '\\':
@@ -54,7 +55,7 @@ func escape(s string) (string, error) {
 		case '\t':
 			b.WriteString(`\t`)
 		default:
-			b.WriteRune(c)
+			b.WriteByte(c)
 		}
 	}
 	return b.String(), nil

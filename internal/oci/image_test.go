@@ -50,6 +50,7 @@ func build(t *testing.T, root, cache string) *image.Image {
 		Labels:     map[string]string{"a": "1"},
 		Created:    time.Unix(1700000000, 0),
 		Root:       root,
+		Platform:   image.Platform{Architecture: "amd64", OS: "linux"},
 	}, cache)
 	if err != nil {
 		t.Fatal(err)

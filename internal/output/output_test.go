@@ -15,7 +15,7 @@ import (
 // smallImage is an image of one root filesystem layer holding dir.
 func smallImage(t *testing.T, dir string) *image.Image {
 	t.Helper()
-	img, err := image.Build(image.Spec{Extra: []image.Entry{{Path: dir, Mode: fs.ModeDir | 0o755}}}, t.TempDir())
+	img, err := image.Build(image.Spec{Extra: []image.Entry{{Path: dir, Mode: fs.ModeDir | 0o755}}, Platform: image.Platform{Architecture: "amd64", OS: "linux"}}, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,6 +58,7 @@ func pushImage(t *testing.T, root, cache, what string) *image.Image {
 		Extra:      []image.Entry{{Path: "/tmp", Mode: fs.ModeDir | fs.ModeSticky | 0o777}},
 		Entrypoint: []string{app + "/bin/app"},
 		Root:       root,
+		Platform:   image.Platform{Architecture: "amd64", OS: "linux"},
 	}, cache)
 	if err != nil {
 		t.Fatal(err)

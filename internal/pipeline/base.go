@@ -16,16 +16,24 @@ import (
 )
 
 // Engine is what --from asks of the Docker engine: the base image's
-// description, and its layers when they must be read.
+// description, its layers when they must be read, and a look at paths in
+// it (through a container never started) when they need not.
 type Engine interface {
 	docker.Inspector
 	docker.Saver
+	docker.Prober
 }
 
 // baseImage is the --from image as the plan and write stages need it.
 type baseImage struct {
+	ID     string
 	Layers []image.Layer // bottom to top; File is "" when no output needs the tars
 	Paths  []string      // the store paths it holds, sorted
+	// FromLabel says Paths come from the store-paths label, a promise
+	// checkBase verifies; Listed holds what this build read in the
+	// layers themselves (nil when it read none).
+	FromLabel bool
+	Listed    map[string]bool
 }
 
 // needsBaseLayers tells whether any output reads the base's layer tars.
@@ -54,8 +62,9 @@ func (r *run) fetchBase(ctx context.Context, withFiles bool) (baseImage, error) 
 	if err != nil {
 		return baseImage{}, err
 	}
-	var out baseImage
+	out := baseImage{ID: b.ID}
 	label, hasLabel := b.Labels[LabelStorePaths]
+	out.FromLabel = hasLabel
 	if hasLabel && !withFiles {
 		out.Paths = strings.Fields(label)
 		for _, d := range b.DiffIDs {
@@ -69,6 +78,7 @@ func (r *run) fetchBase(ctx context.Context, withFiles bool) (baseImage, error) 
 		if saved, err = docker.SaveLayers(ctx, r.engine, b.ID, r.bases); err != nil {
 			return baseImage{}, err
 		}
+		out.Listed = map[string]bool{}
 	}
 	boundBases(r.bases, saved)
 	byID := map[string]docker.SavedLayer{}
@@ -76,6 +86,9 @@ func (r *run) fetchBase(ctx context.Context, withFiles bool) (baseImage, error) 
 	for _, l := range saved {
 		byID[l.DiffID] = l
 		for _, p := range l.StorePaths {
+			if out.Listed != nil {
+				out.Listed[p] = true
+			}
 			if !seen[p] {
 				seen[p] = true
 				out.Paths = append(out.Paths, p)

@@ -14,9 +14,10 @@ type Checked struct {
 	Files    map[string]*hcl.File
 }
 
-// Check loads the app file and describes it (`nix-docker check`).
-func Check(file string) (*Checked, error) {
-	r := newRun(Options{File: file}, Deps{})
+// Check loads the app file and describes it (`nix-docker check`); only
+// opts.File and opts.AllowPaths matter.
+func Check(opts Options) (*Checked, error) {
+	r := newRun(opts, Deps{})
 	p, err := r.load()
 	if err != nil {
 		return nil, r.done(err)
@@ -25,7 +26,7 @@ func Check(file string) (*Checked, error) {
 }
 
 // Render returns the app file's Nix expression (`nix-docker nix`); only
-// opts.File and opts.InitPath matter.
+// opts.File, opts.InitPath and opts.AllowPaths matter.
 func Render(opts Options) ([]byte, error) {
 	r := newRun(opts, Deps{})
 	p, err := r.load()

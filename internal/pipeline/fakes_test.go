@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,8 +16,11 @@ import (
 	"testing"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/nix-docker/nix-docker/internal/contract"
 	"github.com/nix-docker/nix-docker/internal/nixbuild"
@@ -47,7 +51,8 @@ type fakeNix struct {
 }
 
 func newFakeNix(t *testing.T) *fakeNix {
-	n := &fakeNix{root: t.TempDir()}
+	// Not the host's system: the image's platform must come from Nix.
+	n := &fakeNix{root: t.TempDir(), meta: contract.Metadata{System: "aarch64-linux"}}
 	n.write(t, initPath, "", "#!init\n")
 	n.write(t, libPath, "lib/libx.so", "library\n")
 	return n
@@ -120,27 +125,41 @@ type fakeEngine struct {
 	layers   map[string][]byte // diffID -> layer tar, for saves
 	failLoad bool
 
-	inspects []string
-	saves    int
-	loads    int
-	tags     []string
+	inspects   []string
+	saves      int
+	loads      int
+	tags       []string
+	containers map[string]string // created container -> image
+	stats      []string          // paths looked up in containers
+	removed    int
 }
 
 func newFakeEngine() *fakeEngine {
-	return &fakeEngine{images: map[string]string{}, layers: map[string][]byte{}}
+	return &fakeEngine{images: map[string]string{}, layers: map[string][]byte{}, containers: map[string]string{}}
 }
 
 // addBase adds an image whose one layer holds libPath; with label, it
 // carries the store-paths label as nix-docker writes it.
 func (e *fakeEngine) addBase(t *testing.T, ref string, label bool) {
 	t.Helper()
+	e.addBaseHolding(t, ref, label, libPath)
+}
+
+// addBaseHolding adds an image whose one layer holds the store paths
+// given; with label, its store-paths label promises libPath, whatever
+// the layer holds.
+func (e *fakeEngine) addBaseHolding(t *testing.T, ref string, label bool, holds ...string) {
+	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	for _, h := range []*tar.Header{
+	headers := []*tar.Header{
 		{Name: "nix/", Typeflag: tar.TypeDir, Mode: 0o555},
 		{Name: "nix/store/", Typeflag: tar.TypeDir, Mode: 0o555},
-		{Name: strings.TrimPrefix(libPath, "/") + "/", Typeflag: tar.TypeDir, Mode: 0o555},
-	} {
+	}
+	for _, p := range holds {
+		headers = append(headers, &tar.Header{Name: strings.TrimPrefix(p, "/") + "/", Typeflag: tar.TypeDir, Mode: 0o555})
+	}
+	for _, h := range headers {
 		if err := tw.WriteHeader(h); err != nil {
 			t.Fatal(err)
 		}
@@ -254,6 +273,43 @@ func (e *fakeEngine) ImageRemove(_ context.Context, ref string, _ image.RemoveOp
 	}
 	delete(e.images, ref)
 	return []image.DeleteResponse{{Untagged: ref}}, nil
+}
+
+func (e *fakeEngine) ContainerCreate(_ context.Context, cfg *container.Config, _ *container.HostConfig, _ *network.NetworkingConfig, _ *ocispec.Platform, _ string) (container.CreateResponse, error) {
+	if _, ok := e.images[cfg.Image]; !ok {
+		return container.CreateResponse{}, cerrdefs.ErrNotFound.WithMessage("No such image: " + cfg.Image)
+	}
+	id := fmt.Sprintf("container%d", len(e.containers)+1)
+	e.containers[id] = cfg.Image
+	return container.CreateResponse{ID: id}, nil
+}
+
+// ContainerStatPath finds path in the layers of the container's image.
+func (e *fakeEngine) ContainerStatPath(_ context.Context, id, path string) (container.PathStat, error) {
+	e.stats = append(e.stats, path)
+	var r image.InspectResponse
+	if err := json.Unmarshal([]byte(e.images[e.containers[id]]), &r); err != nil {
+		return container.PathStat{}, err
+	}
+	for _, d := range r.RootFS.Layers {
+		tr := tar.NewReader(bytes.NewReader(e.layers[d]))
+		for {
+			h, err := tr.Next()
+			if err != nil {
+				break
+			}
+			if strings.TrimSuffix(h.Name, "/") == strings.TrimPrefix(path, "/") {
+				return container.PathStat{Name: h.Name}, nil
+			}
+		}
+	}
+	return container.PathStat{}, cerrdefs.ErrNotFound.WithMessage("Could not find the file " + path)
+}
+
+func (e *fakeEngine) ContainerRemove(_ context.Context, id string, _ container.RemoveOptions) error {
+	delete(e.containers, id)
+	e.removed++
+	return nil
 }
 
 func (e *fakeEngine) ImageTag(_ context.Context, source, target string) error {

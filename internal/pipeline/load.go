@@ -7,7 +7,7 @@ import (
 // load is the first stage: the app file and the modules it uses, read,
 // evaluated and checked. Warnings go to Options.Warnings.
 func (r *run) load() (*project.Project, error) {
-	p, diags := project.Load(r.parser, r.opts.File)
+	p, diags := project.LoadWith(r.parser, r.opts.File, project.Options{AllowPaths: r.opts.AllowPaths})
 	if diags.HasErrors() {
 		return nil, &Error{Diags: diags}
 	}

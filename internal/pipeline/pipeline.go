@@ -29,6 +29,9 @@ type Options struct {
 	// From is a base image in the engine (--from): the new image is its
 	// layers plus layers for the store paths it lacks.
 	From string
+	// AllowPaths are directories outside the app file's directory that
+	// path() may copy into the store (--allow-path).
+	AllowPaths []string
 	// OutLink is host-store mode's Nix out-link ("" means "result").
 	OutLink string
 	// Log receives progress and Nix's output; nil discards them.
@@ -161,6 +164,9 @@ func (r *run) build(ctx context.Context, outs []output.Output) (*Result, error) 
 	}
 	plan, err := r.planLayers(sys, base)
 	if err != nil {
+		return nil, err
+	}
+	if err := r.checkBase(ctx, sys, base); err != nil {
 		return nil, err
 	}
 	img, err := r.writeImage(p, sys, base, plan)

@@ -5,13 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/nix-docker/nix-docker/internal/contract"
 	"github.com/nix-docker/nix-docker/internal/docker"
 	"github.com/nix-docker/nix-docker/internal/nixbuild"
 	"github.com/nix-docker/nix-docker/internal/output"
@@ -46,7 +46,7 @@ func setup(t *testing.T, src string) (Options, *fakeNix) {
 		t.Fatal(err)
 	}
 	nix := newFakeNix(t)
-	nix.meta = contract.Metadata{Env: map[string]string{"TOOL": storePath('h', "hello") + "/bin/hello"}}
+	nix.meta.Env = map[string]string{"TOOL": storePath('h', "hello") + "/bin/hello"}
 	return Options{File: file, Tag: "user/app:v1", InitPath: "/host/nix-docker-init"}, nix
 }
 
@@ -79,8 +79,16 @@ func (f files) left(t *testing.T) []string {
 	return names
 }
 
-// config reads the image config out of the docker-archive.
+// config reads the container config out of the docker-archive's image
+// config.
 func config(t *testing.T, archive string) map[string]any {
+	t.Helper()
+	cfg, _ := imageConfig(t, archive)["config"].(map[string]any)
+	return cfg
+}
+
+// imageConfig reads the image config out of the docker-archive.
+func imageConfig(t *testing.T, archive string) map[string]any {
 	t.Helper()
 	f, err := os.Open(archive)
 	if err != nil {
@@ -94,11 +102,11 @@ func config(t *testing.T, archive string) map[string]any {
 			t.Fatalf("no config in %s: %v", archive, err)
 		}
 		if strings.HasSuffix(h.Name, ".json") && h.Name != "manifest.json" {
-			var cfg struct{ Config map[string]any }
+			var cfg map[string]any
 			if err := json.NewDecoder(tr).Decode(&cfg); err != nil {
 				t.Fatal(err)
 			}
-			return cfg.Config
+			return cfg
 		}
 	}
 }
@@ -254,6 +262,62 @@ func TestFrom(t *testing.T) {
 	}
 }
 
+// TestFromLabelChecked: the paths an image leaves out because the base's
+// label promises them must be in the base's layers. With only the engine
+// to load into, they are looked up in a container of the base (created,
+// never started, removed); with the layer tars read, against the tars.
+// A label that lies fails the build, naming the path, with no tag moved.
+func TestFromLabelChecked(t *testing.T) {
+	for _, files := range []bool{false, true} {
+		for _, lies := range []bool{false, true} {
+			opts, nix := setup(t, appHCL)
+			opts.From = "base"
+			engine := newFakeEngine()
+			if lies {
+				engine.addBaseHolding(t, "base", true, storePath('o', "other"))
+			} else {
+				engine.addBase(t, "base", true)
+			}
+			var outs []output.Output
+			if files {
+				_, outs = fileOutputs(t)
+			}
+			outs = append(outs, output.NewEngine(engine, classic, opts.Tag, []string{opts.From}, false))
+			_, err := Build(context.Background(), opts, Deps{Nix: nix, Engine: engine, StoreRoot: nix.root}, outs)
+			switch {
+			case lies && (err == nil || !strings.Contains(err.Error(), libPath)):
+				t.Errorf("files %v: a base whose label promises %s it lacks: %v, want an error naming it", files, libPath, err)
+			case lies && len(engine.tags) != 0:
+				t.Errorf("files %v: a failed build tagged %v", files, engine.tags)
+			case !lies && err != nil:
+				t.Errorf("files %v: %v", files, err)
+			}
+			wantStats := []string{libPath}
+			if files {
+				wantStats = nil // the tars were read: no container needed
+			}
+			if !slices.Equal(engine.stats, wantStats) || len(engine.containers) != 0 {
+				t.Errorf("files %v, lies %v: looked up %v (containers left: %d), want %v and none left", files, lies, engine.stats, len(engine.containers), wantStats)
+			}
+		}
+	}
+}
+
+// TestSample picks evenly, all when few.
+func TestSample(t *testing.T) {
+	var paths []string
+	for i := 0; i < 100; i++ {
+		paths = append(paths, fmt.Sprintf("/nix/store/%03d", i))
+	}
+	got := sample(paths, 4)
+	if !slices.Equal(got, []string{paths[0], paths[25], paths[50], paths[75]}) {
+		t.Errorf("sample(100 paths, 4) = %v", got)
+	}
+	if got := sample(paths[:3], 4); len(got) != 3 {
+		t.Errorf("sample(3 paths, 4) = %v, want all 3", got)
+	}
+}
+
 // TestHostStore: host-store mode runs nix-build for the system and for
 // the result, and reads the closure once.
 func TestHostStore(t *testing.T) {
@@ -282,5 +346,32 @@ func TestRootEntries(t *testing.T) {
 	want := []string{"/a", "/bin", "/bin/sh", "/etc", "/etc/group", "/etc/nsswitch.conf", "/etc/passwd", "/run", "/tmp", "/usr", "/usr/bin", "/usr/bin/env"}
 	if !slices.Equal(got, want) {
 		t.Errorf("entries %v, want %v", got, want)
+	}
+}
+
+// TestPlatform: the image config's architecture and OS are those of the
+// Nix system that built the closure (the fake Nix says aarch64-linux on
+// whatever host runs the test); a system no image can run fails the
+// build, with no file written.
+func TestPlatform(t *testing.T) {
+	opts, nix := setup(t, appHCL)
+	f, outs := fileOutputs(t)
+	if _, err := Build(context.Background(), opts, Deps{Nix: nix, StoreRoot: nix.root}, outs); err != nil {
+		t.Fatal(err)
+	}
+	cfg := imageConfig(t, f.archive)
+	if cfg["architecture"] != "arm64" || cfg["os"] != "linux" || cfg["variant"] != "v8" {
+		t.Errorf("platform = %v/%v/%v, want arm64/linux/v8 (from aarch64-linux)", cfg["architecture"], cfg["os"], cfg["variant"])
+	}
+
+	opts, nix = setup(t, appHCL)
+	nix.meta.System = "x86_64-darwin"
+	f, outs = fileOutputs(t)
+	_, err := Build(context.Background(), opts, Deps{Nix: nix, StoreRoot: nix.root}, outs)
+	if err == nil || !strings.Contains(err.Error(), "x86_64-darwin") {
+		t.Errorf("Build for x86_64-darwin: %v, want an error naming the system", err)
+	}
+	if left := f.left(t); len(left) != 0 {
+		t.Errorf("a failed build left %v", left)
 	}
 }

@@ -49,6 +49,11 @@ func (r *run) imageSpec(p *project.Project, sys realised) (image.Spec, error) {
 	if err != nil {
 		return image.Spec{}, err
 	}
+	// The platform is the Nix system that built the closure.
+	platform, err := image.PlatformOf(sys.Meta.System)
+	if err != nil {
+		return image.Spec{}, err
+	}
 	spec := image.Spec{
 		Extra:      withLinks(rootEntries(sys.System), links),
 		Entrypoint: []string{sys.Init, sys.System + "/" + contract.RunspecFile},
@@ -57,6 +62,7 @@ func (r *run) imageSpec(p *project.Project, sys realised) (image.Spec, error) {
 		Labels:     map[string]string{LabelSystem: sys.System},
 		Created:    r.opts.Created,
 		Root:       r.root,
+		Platform:   platform,
 	}
 	if p.Nixpkgs != nil {
 		spec.Labels[LabelNixpkgs] = p.Nixpkgs.String()
@@ -138,7 +144,13 @@ func withLinks(entries []image.Entry, links map[string]string) []image.Entry {
 	for _, e := range entries {
 		have[e.Path] = true
 	}
-	for p, target := range links {
+	paths := make([]string, 0, len(links))
+	for p := range links {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths) // the project refuses overlapping links; the order is fixed anyway
+	for _, p := range paths {
+		target := links[p]
 		for dir := path.Dir(p); dir != "/" && !have[dir]; dir = path.Dir(dir) {
 			have[dir] = true
 			entries = append(entries, image.Entry{Path: dir, Mode: fs.ModeDir | 0o755})

@@ -1,9 +1,9 @@
 package project
 
 import (
-	"path"
 	"strconv"
 
+	"github.com/nix-docker/nix-docker/internal/quote"
 	"github.com/nix-docker/nix-docker/internal/runspec"
 	"github.com/nix-docker/nix-docker/schema"
 )
@@ -13,8 +13,8 @@ func (l *loader) addDirectory(sc *scope, d *schema.Directory) {
 	if !ok {
 		return
 	}
-	if !path.IsAbs(p) || path.Clean(p) != p || p == "/" {
-		l.errorf(a.Expr.Range(), "Invalid directory path", "A directory is an absolute, clean path inside the container, such as \"/data\"; %q is not.", p)
+	if quote.CheckPath(p) != nil || p == "/" {
+		l.errorf(a.Expr.Range(), "Invalid directory path", "A directory is an absolute, clean path inside the container, without control characters, such as \"/data\"; %q is not.", p)
 		return
 	}
 	dir := runspec.Directory{Path: p, Mode: 0o755}

@@ -6,13 +6,17 @@
 // Package references (pkgs.X), paths beside the HCL file (path("x")) and
 // generated files (file.NAME) evaluate to placeholders inside strings; the
 // Project keeps the table they point into, and internal/nixexpr turns them
-// into Nix interpolations.
+// into Nix interpolations. Placeholders are opaque: functions that would
+// read their characters refuse them (funcs.go), and every evaluated value
+// is checked to hold only whole ones. funcs.go also offers HCL files the
+// quoting functions and checks of internal/quote.
 //
 // Each block kind has its file: image.go, service.go (a table with one
 // decoder per service attribute), user.go, group.go, directory.go,
 // file.go, module.go, nixpkgs.go; load.go drives them and checks what
 // only the whole project can tell. It reads the app file and module
-// sources, and looks at the file system only to check that path()
-// targets and a pinned nixpkgs path exist. It never runs Nix, renders
-// nothing and builds nothing.
+// sources, and looks at the file system only for path() (path.go: the
+// target stays in the app's directory, what .nix-dockerignore leaves out,
+// what looks like a secret) and to check that a pinned nixpkgs path
+// exists. It never runs Nix, renders nothing and builds nothing.
 package project

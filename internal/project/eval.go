@@ -3,18 +3,14 @@ package project
 import (
 	"fmt"
 	"math/big"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/ext/tryfunc"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
-	"github.com/zclconf/go-cty/cty/function/stdlib"
 )
 
 // scope is where an expression is evaluated: the app file, or one module
@@ -122,85 +118,6 @@ func (l *loader) pkgsObject(trs []hcl.Traversal) (cty.Value, hcl.Diagnostics) {
 	return build(root), diags
 }
 
-func (l *loader) pathFunc(sc *scope) function.Function {
-	return function.New(&function.Spec{
-		Params: []function.Parameter{{Name: "path", Type: cty.String}},
-		Type:   function.StaticReturnType(cty.String),
-		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			rel := args[0].AsString()
-			if sc.dir == "" {
-				return cty.NilVal, fmt.Errorf("path() names files beside an HCL file; built-in modules have none, so pass the path in as an option")
-			}
-			if rel == "" || filepath.IsAbs(rel) {
-				return cty.NilVal, fmt.Errorf("path() takes a path relative to the HCL file, such as \"www\", not %q", rel)
-			}
-			abs := filepath.Join(sc.dir, filepath.FromSlash(rel))
-			if _, err := os.Stat(abs); err != nil {
-				return cty.NilVal, fmt.Errorf("%s does not exist (path() is relative to %s)", abs, sc.dir)
-			}
-			return cty.StringVal(l.proj.placeholder(Ref{Kind: PathRef, Path: abs})), nil
-		},
-	})
-}
-
-// functions are nix-docker's own (path, nix) and a standard library like
-// Terraform's: strings, collections, numbers, regular expressions, can/try.
-func (l *loader) functions(sc *scope) map[string]function.Function {
-	return map[string]function.Function{
-		"path": l.pathFunc(sc),
-		"nix":  l.nixFunc(),
-
-		"can": tryfunc.CanFunc,
-		"try": tryfunc.TryFunc,
-
-		"abs":        stdlib.AbsoluteFunc,
-		"ceil":       stdlib.CeilFunc,
-		"floor":      stdlib.FloorFunc,
-		"max":        stdlib.MaxFunc,
-		"min":        stdlib.MinFunc,
-		"parseint":   stdlib.ParseIntFunc,
-		"chomp":      stdlib.ChompFunc,
-		"format":     stdlib.FormatFunc,
-		"formatlist": stdlib.FormatListFunc,
-		"indent":     stdlib.IndentFunc,
-		"join":       stdlib.JoinFunc,
-		"lower":      stdlib.LowerFunc,
-		"upper":      stdlib.UpperFunc,
-		"replace":    stdlib.ReplaceFunc,
-		"split":      stdlib.SplitFunc,
-		"strrev":     stdlib.ReverseFunc,
-		"substr":     stdlib.SubstrFunc,
-		"title":      stdlib.TitleFunc,
-		"trim":       stdlib.TrimFunc,
-		"trimprefix": stdlib.TrimPrefixFunc,
-		"trimsuffix": stdlib.TrimSuffixFunc,
-		"trimspace":  stdlib.TrimSpaceFunc,
-		"regex":      stdlib.RegexFunc,
-		"regexall":   stdlib.RegexAllFunc,
-		"concat":     stdlib.ConcatFunc,
-		"contains":   stdlib.ContainsFunc,
-		"distinct":   stdlib.DistinctFunc,
-		"element":    stdlib.ElementFunc,
-		"flatten":    stdlib.FlattenFunc,
-		"keys":       stdlib.KeysFunc,
-		"length":     stdlib.LengthFunc,
-		"lookup":     stdlib.LookupFunc,
-		"merge":      stdlib.MergeFunc,
-		"range":      stdlib.RangeFunc,
-		"reverse":    stdlib.ReverseListFunc,
-		"slice":      stdlib.SliceFunc,
-		"sort":       stdlib.SortFunc,
-		"values":     stdlib.ValuesFunc,
-		"zipmap":     stdlib.ZipmapFunc,
-		"jsonencode": stdlib.JSONEncodeFunc,
-		"tostring":   stdlib.MakeToFunc(cty.String),
-		"tonumber":   stdlib.MakeToFunc(cty.Number),
-		"tobool":     stdlib.MakeToFunc(cty.Bool),
-		"tolist":     stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
-		"tomap":      stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
-	}
-}
-
 // nixFunc is the raw Nix escape hatch: nix("pkgs.php.withExtensions (e: [ e.all.pdo ])")
 // stands for the store path of that expression, evaluated with `pkgs` in
 // scope.
@@ -213,8 +130,13 @@ func (l *loader) nixFunc() function.Function {
 			if expr == "" {
 				return cty.NilVal, fmt.Errorf("nix() needs a Nix expression, such as \"pkgs.hello\"")
 			}
-			if strings.ContainsRune(expr, 0) || strings.Contains(expr, markOpen) {
-				return cty.NilVal, fmt.Errorf("nix() takes a literal Nix expression; it cannot hold NUL bytes or other references")
+			if l.proj.HasRefs(expr) || strings.ContainsAny(expr, markOpen+markClose) {
+				return cty.NilVal, fmt.Errorf("nix() takes a literal Nix expression; it cannot hold references (write pkgs.x inside it instead of ${pkgs.x})")
+			}
+			for i := 0; i < len(expr); i++ {
+				if c := expr[i]; (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f {
+					return cty.NilVal, fmt.Errorf("nix() cannot hold the control character %q (at byte %d): Nix source is text", rune(c), i)
+				}
 			}
 			return cty.StringVal(l.proj.placeholder(Ref{Kind: NixRef, Expr: expr})), nil
 		},
@@ -229,7 +151,12 @@ func (l *loader) eval(sc *scope, expr hcl.Expression) (cty.Value, bool) {
 	}
 	v, d := expr.Value(ctx)
 	l.diags = append(l.diags, d...)
+	l.flushWarnings(expr)
 	if d.HasErrors() {
+		return cty.NilVal, false
+	}
+	if l.brokenRef(v) {
+		l.errorf(expr.Range(), "Reference taken apart", "A reference (pkgs.*, path(), file.*, nix()) stands for a store path that Nix makes later; this value holds a piece of one, cut or changed by a function. Use references whole: in string templates, join() or format(\"%%s\").")
 		return cty.NilVal, false
 	}
 	if !v.IsWhollyKnown() {
@@ -260,6 +187,36 @@ func (l *loader) typed(sc *scope, expr hcl.Expression, ty cty.Type, what string)
 		return cty.NilVal, false
 	}
 	return v, ok
+}
+
+// brokenRef tells whether a string anywhere in v (map keys and
+// attribute names included) holds a piece of a placeholder outside a
+// whole one: a function cut or changed a reference.
+func (l *loader) brokenRef(v cty.Value) bool {
+	broken := func(s string) bool {
+		for _, part := range l.proj.Split(s) {
+			if part.Ref == nil && (strings.ContainsAny(part.Lit, markOpen+markClose) || strings.Contains(part.Lit, l.proj.nonce)) {
+				return true
+			}
+		}
+		return false
+	}
+	found := false
+	cty.Walk(v, func(p cty.Path, v cty.Value) (bool, error) {
+		if len(p) > 0 {
+			switch st := p[len(p)-1].(type) {
+			case cty.GetAttrStep:
+				found = found || broken(st.Name)
+			case cty.IndexStep:
+				found = found || st.Key.Type() == cty.String && broken(st.Key.AsString())
+			}
+		}
+		if v.Type() == cty.String && v.IsKnown() && !v.IsNull() {
+			found = found || broken(v.AsString())
+		}
+		return !found, nil
+	})
+	return found
 }
 
 // holdsNUL tells whether a string anywhere in v holds a NUL byte.

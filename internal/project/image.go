@@ -2,14 +2,15 @@ package project
 
 import (
 	"fmt"
-	"path"
 	"regexp"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/nix-docker/nix-docker/internal/contract"
+	"github.com/nix-docker/nix-docker/internal/quote"
 	"github.com/nix-docker/nix-docker/schema"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -66,8 +67,8 @@ func (l *loader) addVolumes(sc *scope, img *schema.Image) {
 		for it := vols.ElementIterator(); it.Next(); i++ {
 			_, e := it.Element()
 			v := e.AsString()
-			if !path.IsAbs(v) || path.Clean(v) != v {
-				l.errorf(elementRange(img.Volumes, i), "Invalid volume", "A volume is an absolute, clean path inside the container, such as \"/data\"; %q is not.", v)
+			if quote.CheckPath(v) != nil {
+				l.errorf(elementRange(img.Volumes, i), "Invalid volume", "A volume is an absolute, clean path inside the container, without control characters, such as \"/data\"; %q is not.", v)
 				continue
 			}
 			if !slices.Contains(l.proj.Volumes, v) {
@@ -83,7 +84,7 @@ func (l *loader) addLinks(sc *scope, img *schema.Image) {
 	if links, ok := l.strMap(sc, img.Links, "attribute \"links\""); ok {
 		for _, p := range sortedKeys(links) {
 			target := links[p]
-			if !path.IsAbs(p) || path.Clean(p) != p || p == "/" || strings.HasPrefix(p, "/nix/") || p == "/nix" {
+			if quote.CheckPath(p) != nil || p == "/" || strings.HasPrefix(p, "/nix/") || p == "/nix" || l.proj.HasRefs(p) {
 				l.errorf(img.Links.Range(), "Invalid link", "A link is an absolute, clean path in the image outside /nix, such as \"/bin/sh\"; %q is not.", p)
 				continue
 			}
@@ -104,9 +105,52 @@ func (l *loader) addLinks(sc *scope, img *schema.Image) {
 				continue
 			}
 			l.decls[decl{"link", p}] = img.Links.Range()
+			l.links[p] = linkDecl{at: itemRange(img.Links, p), where: "at " + itemRange(img.Links, p).String()}
+			if sc.instance != "" {
+				// A module's link is reported where the module is used.
+				l.links[p] = linkDecl{at: sc.decl, where: fmt.Sprintf("by module %q (%s)", sc.instance, itemRange(img.Links, p))}
+			}
 			l.proj.Links = append(l.proj.Links, Link{Path: p, Target: target})
 		}
 	}
+}
+
+// linkDecl is where a root link was declared: the range to report at,
+// and the declaration in words.
+type linkDecl struct {
+	at    hcl.Range
+	where string
+}
+
+// checkLinks refuses links that overlap: a link at /bin and another at
+// /bin/sh would need /bin to be a link and a directory at once. Links are
+// taken in path order, so the same files always give the same error: at
+// the longer path's declaration, naming the shorter one's.
+func (l *loader) checkLinks() {
+	links := append([]Link(nil), l.proj.Links...)
+	sort.Slice(links, func(i, j int) bool { return links[i].Path < links[j].Path })
+	for i, outer := range links {
+		for _, inner := range links[i+1:] {
+			if strings.HasPrefix(inner.Path, outer.Path+"/") {
+				d, o := l.links[inner.Path], l.links[outer.Path]
+				l.errorf(d.at, "Overlapping links", "Link %s, declared %s, lies under link %s, declared %s: a path cannot be a link and a directory holding a link. Link one of them only (%s's target may hold what %s needs).",
+					inner.Path, d.where, outer.Path, o.where, outer.Path, inner.Path)
+			}
+		}
+	}
+}
+
+// itemRange is the range of the item of an object literal whose key is
+// key, or the whole expression's.
+func itemRange(expr hcl.Expression, key string) hcl.Range {
+	if obj, ok := expr.(*hclsyntax.ObjectConsExpr); ok {
+		for _, item := range obj.Items {
+			if k, d := item.KeyExpr.Value(nil); !d.HasErrors() && k.Type() == cty.String && k.AsString() == key {
+				return hcl.RangeBetween(item.KeyExpr.Range(), item.ValueExpr.Range())
+			}
+		}
+	}
+	return expr.Range()
 }
 
 // reserved tells whether the image's root entries (the pipeline's write
@@ -154,14 +198,7 @@ func (l *loader) warnSecret(expr hcl.Expression, name, value string) {
 	if value == "" || !secretName.MatchString(name) || l.proj.HasRefs(value) {
 		return
 	}
-	rng := expr.Range()
-	if obj, ok := expr.(*hclsyntax.ObjectConsExpr); ok {
-		for _, item := range obj.Items {
-			if k, d := item.KeyExpr.Value(nil); !d.HasErrors() && k.Type() == cty.String && k.AsString() == name {
-				rng = hcl.RangeBetween(item.KeyExpr.Range(), item.ValueExpr.Range())
-			}
-		}
-	}
+	rng := itemRange(expr, name)
 	l.diags = append(l.diags, &hcl.Diagnostic{
 		Severity: hcl.DiagWarning,
 		Summary:  "Secret in the image",

@@ -30,6 +30,22 @@ type loader struct {
 	ports ports
 	// missing is where HCL points at what the app file lacks.
 	missing hcl.Range
+
+	links      map[string]linkDecl // root links by path
+	opts       Options
+	copies     map[string]*copied // path() targets by absolute path
+	ignore     ignoreRules
+	ignoreErr  error
+	ignoreRead bool
+	pending    []pendingWarning // path() warnings not yet reported
+}
+
+// Options are what the person running the build decides, beyond the app
+// file.
+type Options struct {
+	// AllowPaths are directories outside the app file's directory that
+	// path() may copy from (nix-docker --allow-path).
+	AllowPaths []string
 }
 
 // decl names a declaration: its kind and its name.
@@ -51,6 +67,24 @@ type portDecl struct {
 // problems found are reported together; the Project is nil when any of
 // them is an error.
 func Load(parser *schema.Parser, filename string) (*Project, hcl.Diagnostics) {
+	return LoadWith(parser, filename, Options{})
+}
+
+// LoadWith is Load with options.
+func LoadWith(parser *schema.Parser, filename string, opts Options) (*Project, hcl.Diagnostics) {
+	l := &loader{parser: parser, opts: opts}
+	p, diags := l.load(filename)
+	// Messages spell references as in HCL, never as placeholders.
+	if l.proj != nil {
+		for _, d := range diags {
+			d.Summary, d.Detail = l.proj.show(d.Summary), l.proj.show(d.Detail)
+		}
+	}
+	return p, diags
+}
+
+func (l *loader) load(filename string) (*Project, hcl.Diagnostics) {
+	parser := l.parser
 	abs, err := filepath.Abs(filename)
 	if err != nil {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read configuration", Detail: err.Error()}}
@@ -59,7 +93,7 @@ func Load(parser *schema.Parser, filename string) (*Project, hcl.Diagnostics) {
 	if err != nil {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read configuration", Detail: err.Error()}}
 	}
-	l := &loader{
+	*l = loader{
 		parser: parser,
 		proj: &Project{
 			File:  filename,
@@ -71,9 +105,13 @@ func Load(parser *schema.Parser, filename string) (*Project, hcl.Diagnostics) {
 			},
 			Groups: []runspec.Group{{Name: "root", GID: 0}, {Name: "nogroup", GID: 65534}},
 		},
-		decls: map[decl]hcl.Range{},
-		ports: ports{owner: map[int]portDecl{}, ready: map[int]portDecl{}, clash: map[int]bool{}},
+		decls:  map[decl]hcl.Range{},
+		opts:   l.opts,
+		copies: map[string]*copied{},
+		links:  map[string]linkDecl{},
+		ports:  ports{owner: map[int]portDecl{}, ready: map[int]portDecl{}, clash: map[int]bool{}},
 	}
+	l.proj.System() // made here, so that rendering changes nothing
 	f, diags := schema.Parse(parser, src, filename, schema.AppFile)
 	l.diags = append(l.diags, diags...)
 	if f == nil {
@@ -180,6 +218,7 @@ func (l *loader) check() {
 			l.errorf(l.decls[decl{"directory", d.Path}], "Unknown group", "Directory %s belongs to group %q, which is not declared.%s", d.Path, d.Group, suggest(d.Group, l.groupNames()))
 		}
 	}
+	l.checkLinks()
 	if !l.diags.HasErrors() {
 		l.checkSpec()
 	}

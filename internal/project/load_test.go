@@ -101,7 +101,7 @@ func TestModuleInstances(t *testing.T) {
 	if len(p.Ports) != 2 || p.Ports[0] != 6380 || p.Ports[1] != 6381 {
 		t.Errorf("ports = %v, want [6380 6381]", p.Ports)
 	}
-	for _, want := range []string{"port 6380", "port 6381", "dir /var/lib/sessions"} {
+	for _, want := range []string{"port 6380", "port 6381", `dir "/var/lib/sessions"`} {
 		found := false
 		for _, f := range p.Files {
 			found = found || strings.Contains(f.Text, want+"\n")

@@ -48,11 +48,13 @@ func (l *loader) addNixpkgs(sc *scope, n *schema.Nixpkgs) {
 		}
 		pin.Path = p
 	case hasURL && hasHash:
-		if !strings.Contains(u, "://") {
+		if !strings.Contains(u, "://") || l.proj.HasRefs(u) || l.proj.HasRefs(h) {
 			l.errorf(ua.Expr.Range(), "Invalid nixpkgs url", "A nixpkgs url points at a tarball, such as \"https://github.com/NixOS/nixpkgs/archive/<commit>.tar.gz\".")
 			return
 		}
 		pin.URL, pin.SHA256 = u, h
+	case hasURL && n.Attrs["sha256"] != nil:
+		return // the sha256 is reported
 	case hasURL:
 		l.errorf(n.DeclRange, "Missing sha256", "A nixpkgs url needs its sha256, so the build stays reproducible (nix-prefetch-url --unpack URL prints it).")
 		return

@@ -42,10 +42,11 @@ type Project struct {
 type RefKind int
 
 const (
-	PkgRef  RefKind = iota // a package attribute: Attr
-	PathRef                // a file or directory beside an HCL file: Path
-	FileRef                // a generated file: File (a File.Key)
-	NixRef                 // a raw Nix expression: Expr
+	PkgRef    RefKind = iota // a package attribute: Attr
+	PathRef                  // a file or directory beside an HCL file: Path
+	FileRef                  // a generated file: File (a File.Key)
+	NixRef                   // a raw Nix expression: Expr
+	SystemRef                // the Nix system the expression is built for, such as "x86_64-linux"
 )
 
 // Ref is what one placeholder stands for.
@@ -53,8 +54,11 @@ type Ref struct {
 	Kind RefKind
 	Attr []string // PkgRef: the attribute path below pkgs
 	Path string   // PathRef: absolute path on the host
-	File string   // FileRef: File.Key
-	Expr string   // NixRef: Nix source
+	// Exclude are, for a PathRef to a directory, the absolute paths under
+	// it the copy leaves out (.git, what IgnoreFile lists), sorted.
+	Exclude []string
+	File    string // FileRef: File.Key
+	Expr    string // NixRef: Nix source
 }
 
 // Part is a piece of a string: a literal, or a reference.
@@ -122,6 +126,11 @@ func (p *Project) Split(s string) []Part {
 	return parts
 }
 
+// System returns a string standing for the Nix system the expression is
+// built for (builtins.currentSystem), which the image config's
+// architecture and OS come from.
+func (p *Project) System() string { return p.placeholder(Ref{Kind: SystemRef}) }
+
 // Refs returns every reference the project uses, in first-use order.
 func (p *Project) Refs() []Ref { return p.refs }
 
@@ -159,6 +168,8 @@ func (r Ref) String() string {
 		return fmt.Sprintf("path(%q)", r.Path)
 	case NixRef:
 		return fmt.Sprintf("nix(%q)", r.Expr)
+	case SystemRef:
+		return "builtins.currentSystem"
 	default:
 		return "file." + r.File
 	}

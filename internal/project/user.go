@@ -2,8 +2,9 @@ package project
 
 import (
 	"fmt"
-	"path"
+	"strings"
 
+	"github.com/nix-docker/nix-docker/internal/quote"
 	"github.com/nix-docker/nix-docker/internal/runspec"
 	"github.com/nix-docker/nix-docker/schema"
 )
@@ -31,8 +32,8 @@ func (l *loader) addUser(sc *scope, u *schema.User) {
 		l.putGroup(runspec.Group{Name: u.Name, GID: uid}, u.DeclRange)
 	}
 	if home, a, ok := l.str(sc, u.Attrs, "home"); ok {
-		if !path.IsAbs(home) {
-			l.errorf(a.Expr.Range(), "Invalid home directory", "A home directory is an absolute path, not %q.", home)
+		if err := quote.CheckPath(home); err != nil || strings.Contains(home, ":") {
+			l.errorf(a.Expr.Range(), "Invalid home directory", "A home directory is an absolute, clean path without control characters or ':' (it is a field of /etc/passwd), such as \"/var/lib/app\"; %q is not.", home)
 		}
 		user.Home = home
 	}

@@ -94,3 +94,24 @@ func BuildBinaries(t testing.TB, dir string) (nixDocker, init string) {
 	}
 	return nixDocker, init
 }
+
+// NeedCommand skips (or, in CI, fails) the test when a program is not on
+// PATH; scripts/setup installs the ones the tests use.
+func NeedCommand(t testing.TB, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		if _, err := exec.LookPath(name); err != nil {
+			missing(t, name+" is not installed (scripts/setup installs it)")
+			return
+		}
+	}
+}
+
+// NeedRoot skips (or, in CI, which runs as root, fails) a test that
+// needs root: device nodes, other users' files.
+func NeedRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		missing(t, "the test needs root")
+	}
+}

@@ -1,0 +1,3 @@
+service "x" {
+  command = "${nix("pkgs.hello\u0001")}/bin/hello" # ERROR: Error in function call
+}

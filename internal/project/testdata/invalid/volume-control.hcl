@@ -1,0 +1,6 @@
+image {
+  volumes = ["/data\t"] # ERROR: Invalid volume
+}
+service "x" {
+  command = "/bin/true"
+}
