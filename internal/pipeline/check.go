@@ -25,7 +25,8 @@ func Check(file string) (*Checked, error) {
 }
 
 // Render returns the app file's Nix expression (`nix-docker nix`); only
-// opts.File and opts.InitPath matter.
+// opts.File and opts.InitPath matter. Without InitPath the init's source
+// is written to the user's cache directory, where the expression finds it.
 func Render(opts Options) ([]byte, error) {
 	r := newRun(opts, Deps{})
 	p, err := r.load()
