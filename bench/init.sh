@@ -36,8 +36,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# 1. The binary, built as scripts/setup builds it.
-CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$tmp/nix-docker-init" ./init
+# 1. The binary, built with the flags of its Nix derivation (internal/nixexpr).
+CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags='-s -w -buildid=' -o "$tmp/nix-docker-init" ./init
 size=$(stat -c %s "$tmp/nix-docker-init")
 linkage=$(file -b "$tmp/nix-docker-init" 2>/dev/null | grep -o 'statically linked' || echo "linkage unknown (no file(1))")
 printf 'go:            %s\n' "$(go version | cut -d' ' -f3-)"
