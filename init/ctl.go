@@ -1,15 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"syscall"
 	"time"
-
-	"github.com/nix-docker/nix-docker/init/supervise"
 )
 
 // defaultSocket is where the init listens for `ctl`; NIX_DOCKER_INIT_SOCKET
@@ -34,7 +32,12 @@ type ctlReply struct {
 	Error  string `json:"error,omitempty"`
 }
 
-func listenControl(path string, sup *supervise.Supervisor) (net.Listener, error) {
+// controller runs control requests: *supervise.Supervisor.
+type controller interface {
+	Control(op, name, signal string) (string, error)
+}
+
+func listenControl(path string, sup controller) (net.Listener, error) {
 	os.Remove(path)
 	old := syscall.Umask(0o077)
 	l, err := net.Listen("unix", path)
@@ -58,11 +61,25 @@ func listenControl(path string, sup *supervise.Supervisor) (net.Listener, error)
 	return l, nil
 }
 
-func serveControl(c net.Conn, sup *supervise.Supervisor) {
+// A request must arrive within ctlReadTimeout and fit in ctlMaxRequest
+// bytes; the reply must be taken within ctlWriteTimeout. (Variables for
+// the tests.)
+var (
+	ctlReadTimeout  = 5 * time.Second
+	ctlWriteTimeout = 5 * time.Second
+)
+
+const ctlMaxRequest = 4 << 10
+
+func serveControl(c net.Conn, sup controller) {
 	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(ctlReadTimeout))
 	var req ctlRequest
-	if err := json.NewDecoder(bufio.NewReader(c)).Decode(&req); err != nil {
-		json.NewEncoder(c).Encode(ctlReply{Error: "bad request: " + err.Error()})
+	dec := json.NewDecoder(io.LimitReader(c, ctlMaxRequest))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		c.SetWriteDeadline(time.Now().Add(ctlWriteTimeout))
+		json.NewEncoder(c).Encode(ctlReply{Error: fmt.Sprintf("bad request (at most %d bytes of JSON within %s): %v", ctlMaxRequest, ctlReadTimeout, err)})
 		return
 	}
 	out, err := sup.Control(req.Op, req.Name, req.Signal)
@@ -70,6 +87,7 @@ func serveControl(c net.Conn, sup *supervise.Supervisor) {
 	if err != nil {
 		rep.Error = err.Error()
 	}
+	c.SetWriteDeadline(time.Now().Add(ctlWriteTimeout))
 	json.NewEncoder(c).Encode(rep)
 }
 

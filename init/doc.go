@@ -1,8 +1,9 @@
 // Command nix-docker-init is the PID 1 of nix-docker images: it reads the
 // runspec given on its command line, prepares /tmp, /run and the declared
-// directories, runs the services through package supervise, turns TERM and
-// INT into an ordered stop and exits like tini (0 on a requested stop, the
-// failing critical service's code otherwise).
+// directories, runs the services through package supervise, turns TERM,
+// INT and QUIT into an ordered stop (a second one KILLs every service) and
+// exits like tini (0 on a requested stop, the failing critical service's
+// code otherwise).
 //
 // The same binary is the control client (`ctl`, over a unix socket, for
 // `docker exec`) and the Nix builder that writes the image's small files

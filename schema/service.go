@@ -36,6 +36,11 @@ var ServiceAttributes = []hcl.AttributeSchema{
 	{Name: "oneshot"},
 	{Name: "critical"},
 	{Name: "signals"},
+	{Name: "leavechildren"},
+	{Name: "restartsec"},
+	{Name: "startlimitburst"},
+	{Name: "startlimitintervalsec"},
+	{Name: "maxbackoffsecs"},
 }
 
 var (

@@ -252,7 +252,7 @@ func measure(ctx context.Context, cli *client.Client, c config, dir string, regi
 	mib := float64(c.bytes) / (1 << 20)
 
 	t0 := time.Now()
-	res, err := docker.Ledger{Dir: filepath.Join(dir, "ledger")}.Load(ctx, cli, img, "", nil)
+	res, err := docker.Load(ctx, cli, img, docker.LoadOptions{Ledger: docker.Ledger{Dir: filepath.Join(dir, "ledger")}})
 	if err != nil {
 		return nil, fmt.Errorf("load: %w", err)
 	}
@@ -267,7 +267,7 @@ func measure(ctx context.Context, cli *client.Client, c config, dir string, regi
 		return nil, err
 	}
 	t0 = time.Now()
-	pres, err := docker.Ledger{Dir: filepath.Join(dir, "ledger")}.Load(ctx, cli, next, "", []string{res.ImageID})
+	pres, err := docker.Load(ctx, cli, next, docker.LoadOptions{Holders: []string{res.ImageID}, Ledger: docker.Ledger{Dir: filepath.Join(dir, "ledger")}})
 	if err != nil {
 		return nil, fmt.Errorf("partial load: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -15,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/docker/docker/client"
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/nix-docker/nix-docker/internal/docker"
@@ -24,15 +26,18 @@ import (
 
 // buildFlags are the main command's flags.
 type buildFlags struct {
-	build   bool
-	tag     string
-	include listFlag
-	init    string
-	max     int
-	quiet   bool
-	from    string
-	output  string
-	oci     string
+	build    bool
+	tag      string
+	include  listFlag
+	init     string
+	max      int
+	quiet    bool
+	from     string
+	output   string
+	oci      string
+	loadVia  string
+	push     string
+	insecure bool
 }
 
 // parseBuildFlags parses the main command's flags and its one file
@@ -52,11 +57,20 @@ func parseBuildFlags(args []string, stderr io.Writer) (f buildFlags, file string
 	fs.StringVar(&f.from, "from", "", "with -b: build on this image's layers, adding only the store paths it lacks")
 	fs.StringVar(&f.output, "o", "", "with -b: write the docker-archive to `FILE` (\"-\": stdout) instead of loading it; without -b: the out-link (default ./result)")
 	fs.StringVar(&f.oci, "oci", "", "with -b: write an OCI image layout to `DIR` instead of loading it (with -o too: both)")
+	fs.StringVar(&f.loadVia, "load-via", "", "with -b: how to load into the engine: `archive` (every layer), partial (only the layers it lacks: Docker's classic store), registry (it pulls from a registry on 127.0.0.1); default: the fastest the engine takes")
+	fs.StringVar(&f.push, "push", "", "with -b: push the image to the registry as `REGISTRY/NAME[:TAG]` (with -t: load it too, unless -o or --oci)")
+	fs.BoolVar(&f.insecure, "insecure", false, "with --push: the registry may speak plain HTTP")
 	fs.Var(&f.include, "I", "add a Nix search path entry, such as nixpkgs=/path (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, "", 0, false
 		}
+		return f, "", 2, false
+	}
+	switch f.loadVia {
+	case output.ViaAuto, output.ViaArchive, output.ViaPartial, output.ViaRegistry:
+	default:
+		fmt.Fprintf(stderr, "nix-docker: --load-via %q: want archive, partial or registry\n", f.loadVia)
 		return f, "", 2, false
 	}
 	file, ok = oneFile(fs, stderr)
@@ -102,8 +116,8 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 
 // runHostStore builds host-store mode's result.
 func runHostStore(ctx context.Context, f buildFlags, opts pipeline.Options, stdout, stderr io.Writer) int {
-	if f.from != "" || f.oci != "" {
-		fmt.Fprintln(stderr, "nix-docker: --from and --oci need -b (host-store mode makes no image of the closure)")
+	if f.from != "" || f.oci != "" || f.push != "" {
+		fmt.Fprintln(stderr, "nix-docker: --from, --oci and --push need -b (host-store mode makes no image of the closure)")
 		return 2
 	}
 	opts.OutLink = f.output
@@ -125,24 +139,32 @@ func runHostStore(ctx context.Context, f buildFlags, opts pipeline.Options, stdo
 // chose: an archive or OCI layout when asked, otherwise the engine under
 // the tag.
 func runImage(ctx context.Context, f buildFlags, opts pipeline.Options, stdout, stderr io.Writer) int {
-	load := f.output == "" && f.oci == ""
+	load := f.output == "" && f.oci == "" && (f.push == "" || f.tag != "")
 	if load && f.tag == "" {
-		fmt.Fprintln(stderr, "nix-docker: -b needs -t NAME[:TAG] (or -o FILE / --oci DIR to write the image instead of loading it)")
+		fmt.Fprintln(stderr, "nix-docker: -b needs -t NAME[:TAG] (or -o FILE / --oci DIR / --push REF to write or push the image instead of loading it)")
+		return 2
+	}
+	if f.insecure && f.push == "" {
+		fmt.Fprintln(stderr, "nix-docker: --insecure goes with --push")
+		return 2
+	}
+	if f.loadVia != "" && !load {
+		fmt.Fprintln(stderr, "nix-docker: --load-via needs a load into the engine (not -o or --oci)")
 		return 2
 	}
 	// One engine client for the build, made only when it is needed.
 	var deps pipeline.Deps
-	var engine docker.Client
+	var cli *client.Client
 	if load || f.from != "" {
-		cli, err := docker.New()
-		if err != nil {
+		var err error
+		if cli, err = docker.New(); err != nil {
 			fmt.Fprintf(stderr, "nix-docker: %v\n", err)
 			return 1
 		}
 		defer cli.Close()
-		deps.Engine, engine = cli, cli
+		deps.Engine = cli
 	}
-	outs, err := outputs(f, engine, stdout)
+	outs, err := outputs(ctx, f, cli, stdout, stderr, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "nix-docker: %v\n", err)
 		return 1
@@ -168,9 +190,19 @@ func runImage(ctx context.Context, f buildFlags, opts pipeline.Options, stdout, 
 	return 0
 }
 
-// outputs are where the image goes, as the flags say.
-func outputs(f buildFlags, engine docker.Client, stdout io.Writer) ([]output.Output, error) {
+// outputs are where the image goes, as the flags say. The push comes
+// first: its Commit (the manifest) is the one most likely to fail, and
+// the pipeline commits in order. For a load it asks the engine what it is
+// and says how it will load (unless -q).
+func outputs(ctx context.Context, f buildFlags, cli *client.Client, stdout, stderr io.Writer, opts pipeline.Options) ([]output.Output, error) {
 	var outs []output.Output
+	if f.push != "" {
+		p, err := output.NewPush(f.push, output.PushOptions{Insecure: f.insecure, Annotations: annotations(opts.File, f.push), Log: opts.Log})
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, p)
+	}
 	switch f.output {
 	case "":
 	case "-":
@@ -185,12 +217,23 @@ func outputs(f buildFlags, engine docker.Client, stdout io.Writer) ([]output.Out
 	if f.oci != "" {
 		outs = append(outs, output.NewOCI(f.oci, f.tag))
 	}
-	if len(outs) == 0 {
+	if f.output == "" && f.oci == "" && f.tag != "" {
 		var bases []string
 		if f.from != "" {
 			bases = []string{f.from}
 		}
-		outs = append(outs, output.NewEngine(engine, f.tag, bases))
+		e, err := docker.Describe(ctx, cli)
+		if err != nil {
+			return nil, err
+		}
+		o, how, err := output.ForEngine(cli, e, f.tag, bases, f.loadVia)
+		if err != nil {
+			return nil, err
+		}
+		if !f.quiet {
+			fmt.Fprintf(stderr, "engine: %s; loading via %s\n", e, how)
+		}
+		outs = append(outs, o)
 	}
 	return outs, nil
 }
@@ -237,4 +280,63 @@ func creationTime(file string) (time.Time, error) {
 		return time.Time{}, nil // never committed
 	}
 	return time.Unix(n, 0).UTC(), nil
+}
+
+// annotations are the pushed manifest's OCI annotations: the image's
+// title (the pushed name without its registry and tag), and where the
+// app file's source lives and at which commit, from git, when the file
+// is in a work tree with a remote.
+func annotations(file, ref string) map[string]string {
+	a := map[string]string{}
+	title := output.Repository(ref)
+	if i := strings.Index(title, "/"); i >= 0 && strings.ContainsAny(title[:i], ".:") || title[:max(i, 0)] == "localhost" {
+		title = title[i+1:]
+	}
+	a["org.opencontainers.image.title"] = title
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return a
+	}
+	git := func(args ...string) string {
+		out, err := exec.Command("git", append([]string{"-C", filepath.Dir(abs)}, args...)...).Output()
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if rev := git("rev-parse", "HEAD"); rev != "" {
+		a["org.opencontainers.image.revision"] = rev
+	}
+	if src := sourceURL(git("remote", "get-url", "origin")); src != "" {
+		a["org.opencontainers.image.source"] = src
+	}
+	return a
+}
+
+// sourceURL turns a git remote into a URL a registry can link to, with no
+// credentials: https URLs as they are, ssh ones (ssh://git@host/path,
+// git@host:path) as https://host/path; "" for anything else.
+func sourceURL(remote string) string {
+	if remote == "" {
+		return ""
+	}
+	if u, err := url.Parse(remote); err == nil && u.Host != "" {
+		switch u.Scheme {
+		case "https", "http":
+		case "ssh", "git+ssh":
+			u.Scheme, u.Host = "https", u.Hostname() // an ssh port is not the web's
+		default:
+			return ""
+		}
+		u.User, u.RawQuery, u.Fragment = nil, "", ""
+		return strings.TrimSuffix(u.String(), ".git")
+	}
+	// scp-like: [user@]host:path
+	if at, rest, ok := strings.Cut(remote, ":"); ok && !strings.Contains(at, "/") && !strings.HasPrefix(rest, "/") {
+		host := at[strings.LastIndex(at, "@")+1:]
+		if host != "" && rest != "" {
+			return "https://" + host + "/" + strings.TrimSuffix(rest, ".git")
+		}
+	}
+	return ""
 }

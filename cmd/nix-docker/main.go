@@ -16,7 +16,8 @@ const usage = `usage:
   nix-docker -b -t NAME[:TAG] [flags] FILE   build an image and load it into the Docker engine
   nix-docker check FILE                       validate FILE and print the plan
   nix-docker nix FILE                         print the generated Nix expression
-  nix-docker prune NAME                       remove NAME's old, untagged images
+  nix-docker -b --push REG/NAME[:TAG] FILE    build an image and push it to a registry
+  nix-docker prune [NAME]                     trim the layer cache; remove NAME's old, untagged images
   nix-docker options [MODULE]                 list the built-in modules' options
   nix-docker fmt [-check] [FILE|-]            format HCL files (default: *.hcl here)
   nix-docker deploy [--install REPO]          print or install a git hook that deploys pushes

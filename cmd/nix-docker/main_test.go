@@ -128,3 +128,91 @@ func TestCheck(t *testing.T) {
 		t.Errorf("check without a file = %d, want 2", code)
 	}
 }
+
+func TestSourceURL(t *testing.T) {
+	for remote, want := range map[string]string{
+		"https://github.com/o/r.git":         "https://github.com/o/r",
+		"https://user:token@git.example/o/r": "https://git.example/o/r",
+		"http://git.example:8080/o/r":        "http://git.example:8080/o/r",
+		"ssh://git@git.example:2222/o/r.git": "https://git.example/o/r",
+		"git@github.com:o/r.git":             "https://github.com/o/r",
+		"/srv/git/r.git":                     "",
+		"file:///srv/git/r.git":              "",
+		"":                                   "",
+	} {
+		if got := sourceURL(remote); got != want {
+			t.Errorf("sourceURL(%q) = %q, want %q", remote, got, want)
+		}
+	}
+}
+
+func TestAnnotationsTitle(t *testing.T) {
+	for ref, want := range map[string]string{
+		"127.0.0.1:5000/demo/webapp:v1": "demo/webapp",
+		"localhost/webapp":              "webapp",
+		"reg.example/team/app":          "team/app",
+		"user/app:v2":                   "user/app",
+	} {
+		if got := annotations(filepath.Join(t.TempDir(), "app.hcl"), ref)["org.opencontainers.image.title"]; got != want {
+			t.Errorf("title of %s = %q, want %q", ref, got, want)
+		}
+	}
+}
+
+// TestPushUsage: --push and --insecure are refused where they mean
+// nothing, with exit code 2.
+func TestPushUsage(t *testing.T) {
+	t.Setenv("NIX_DOCKER_INIT", "/bin/true")
+	file := filepath.Join(t.TempDir(), "app.hcl")
+	os.WriteFile(file, []byte("service \"x\" {\n  command = \"/bin/true\"\n}\n"), 0o644)
+	for _, args := range [][]string{
+		{"--push", "127.0.0.1:5000/app", file},
+		{"-b", "-t", "app", "--insecure", file},
+		{"-b", "--push", "127.0.0.1:5000/App:v1", file},
+	} {
+		if _, errs, code := runCLI(t, args...); code == 0 || !strings.Contains(errs, "push") {
+			t.Errorf("nix-docker %v = %d %q, want a refusal naming --push", args, code, errs)
+		}
+	}
+}
+
+// TestPruneCacheOnly: prune without NAME trims the layer cache only (no
+// engine needed) and removes the whole-tar cache of earlier versions.
+func TestPruneCacheOnly(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	legacy := filepath.Join(cache, "nix-docker", "layers")
+	os.MkdirAll(legacy, 0o755)
+	os.WriteFile(filepath.Join(legacy, "0123.tar"), make([]byte, 4096), 0o644)
+	_, errs, code := runCLI(t, "prune")
+	if code != 0 || !strings.Contains(errs, "layer cache: 0 record(s) removed") || !strings.Contains(errs, "4.0 KiB of old layer tars removed") {
+		t.Errorf("prune = %d %q", code, errs)
+	}
+	if _, err := os.Stat(legacy); err == nil {
+		t.Error("the old cache of layer tars is still there")
+	}
+}
+
+// TestLoadViaUsage: --load-via takes archive, partial or registry, and
+// only for a load into the engine; a wrong use is a usage error (exit 2)
+// before anything is built.
+func TestLoadViaUsage(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "app.hcl")
+	os.WriteFile(file, []byte("service \"x\" {\n  command = \"/bin/true\"\n}\n"), 0o644)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-b", "-t", "app", "--load-via", "ftp", file}, `--load-via "ftp": want archive, partial or registry`},
+		{[]string{"-b", "-t", "app", "--load-via", "registry", "-o", filepath.Join(dir, "x.tar"), file}, "--load-via needs a load into the engine"},
+	} {
+		_, errs, code := runCLI(t, append([]string{"--init", "/bin/true"}, c.args...)...)
+		if code != 2 || !strings.Contains(errs, c.want) {
+			t.Errorf("nix-docker %s = %d %q, want 2 and %q", strings.Join(c.args, " "), code, errs, c.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.tar")); err == nil {
+		t.Errorf("a usage error wrote the archive")
+	}
+}

@@ -17,6 +17,9 @@ type Reaper struct {
 	waiters map[int]chan syscall.WaitStatus
 	orphans atomic.Int64
 	wake    chan os.Signal
+	// reaped is closed, and replaced, after each round that collected a
+	// process; see Reaped.
+	reaped chan struct{}
 }
 
 var (
@@ -31,6 +34,7 @@ func Start() *Reaper {
 		r := &Reaper{
 			waiters: map[int]chan syscall.WaitStatus{},
 			wake:    make(chan os.Signal, 1),
+			reaped:  make(chan struct{}),
 		}
 		signal.Notify(r.wake, syscall.SIGCHLD)
 		go r.loop()
@@ -57,6 +61,15 @@ func (r *Reaper) ForkExec(argv0 string, argv []string, attr *syscall.ProcAttr) (
 // ForkExec: re-parented grandchildren.
 func (r *Reaper) Orphans() int64 { return r.orphans.Load() }
 
+// Reaped returns a channel that is closed once a process exits and has
+// been collected after the call: take it, then look at what may have
+// changed (a process group that may be empty now), then wait on it.
+func (r *Reaper) Reaped() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reaped
+}
+
 func (r *Reaper) loop() {
 	for range r.wake {
 		r.reap()
@@ -66,6 +79,13 @@ func (r *Reaper) loop() {
 func (r *Reaper) reap() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	collected := false
+	defer func() {
+		if collected {
+			close(r.reaped)
+			r.reaped = make(chan struct{})
+		}
+	}()
 	for {
 		var ws syscall.WaitStatus
 		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
@@ -75,6 +95,7 @@ func (r *Reaper) reap() {
 		if err != nil || pid <= 0 {
 			return
 		}
+		collected = true
 		if !ws.Exited() && !ws.Signaled() {
 			continue // stopped or continued; still alive
 		}

@@ -60,3 +60,26 @@ func TestNoLostStatus(t *testing.T) {
 		t.Errorf("%d orphans reaped, want %d", got, n)
 	}
 }
+
+// TestReaped: the channel taken before a child exits is closed once the
+// child has been collected, and a fresh one is handed out after.
+func TestReaped(t *testing.T) {
+	r := Start()
+	ch := r.Reaped()
+	argv := []string{"/bin/sh", "-c", "exit 0"}
+	_, exited, err := r.ForkExec(argv[0], argv, &syscall.ProcAttr{Files: []uintptr{0, 1, 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Reaped() not closed 10s after a child exited")
+	}
+	if ws := <-exited; !ws.Exited() || ws.ExitStatus() != 0 {
+		t.Errorf("status %v, want exit 0", ws)
+	}
+	if r.Reaped() == ch {
+		t.Errorf("Reaped() returned the closed channel again")
+	}
+}

@@ -2,11 +2,7 @@ package supervise
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -37,6 +33,7 @@ const (
 	opStart op = iota
 	opStop
 	opSignal
+	opKill
 )
 
 type command struct {
@@ -46,10 +43,20 @@ type command struct {
 	done  chan error
 }
 
+// service is one supervised program. Its run loop owns the machine and
+// handles one event at a time; the fields under mu are what status and
+// health read from other goroutines.
 type service struct {
-	sup  *Supervisor
-	spec runspec.Service
-	deps []*service
+	sup        *Supervisor
+	spec       runspec.Service
+	stopSig    syscall.Signal
+	deps       []*service // the services it starts after
+	dependants []*service // the services that start after it
+
+	// env and cred are the environment and credentials of every process
+	// the service starts.
+	env  []string
+	cred *syscall.Credential
 
 	readyOnce sync.Once
 	ready     chan struct{} // closed when first ready (one-shot: exited well)
@@ -62,15 +69,50 @@ type service struct {
 	lastExit  string
 	readyNow  bool
 	expectEnd bool // ended with an expected code and will not restart
+
+	m machine
 }
 
-func newService(sup *Supervisor, rs runspec.Service) *service {
+// machine is the run loop's own state: the current process, the pending
+// timers and what the next event means. Only the run loop touches it.
+type machine struct {
+	state State
+	proc  *process // the main process and its group; nil when none
+
+	depsOK, depsStop chan struct{}      // waiting for `after` services
+	retry            <-chan time.Time   // backoff or restart delay
+	started          <-chan time.Time   // startsecs elapsed
+	readyRes         chan error         // the ready check's verdict
+	readyStop        context.CancelFunc // ends the ready check
+	deadline         <-chan time.Time   // stopwaitsecs, then the KILL grace
+	groupGone        <-chan struct{}    // the process group is empty
+	steady           <-chan time.Time   // up a whole interval since the last restart
+
+	failures int       // failed starts in a row
+	limit    rateLimit // automatic restarts
+	flapping bool      // restarts are not logged one by one
+	quiet    int       // restarts not logged since flapping began
+	exitLine string    // how the last run ended, for the restart's log line
+	exitNote string    // and the end of flapping, if the restart ends it
+	restart  bool      // the next spawn is an automatic restart
+	autoRun  bool      // the current run is an automatic restart
+
+	waiters  []command // stop requests waiting for STOPPED
+	stopReq  bool      // a stop was asked for
+	failStop bool      // the stop is a readiness timeout: a failed start
+	exitFrom State     // the state the main process exited from
+	killed   bool      // KILL was sent after stopwaitsecs or a second TERM
+}
+
+func newService(sup *Supervisor, rs runspec.Service, stopSig syscall.Signal) *service {
 	return &service{
-		sup:   sup,
-		spec:  rs,
-		ready: make(chan struct{}),
-		cmds:  make(chan command, 16),
-		state: Stopped,
+		sup:     sup,
+		spec:    rs,
+		stopSig: stopSig,
+		ready:   make(chan struct{}),
+		cmds:    make(chan command, 16),
+		state:   Stopped,
+		m:       machine{state: Stopped, readyStop: func() {}},
 	}
 }
 
@@ -85,7 +127,19 @@ func (s *service) call(c command) error {
 	return <-c.done
 }
 
-func (s *service) setState(st State, pid int) {
+func reply(c command, err error) {
+	if c.done != nil {
+		c.done <- err
+	}
+}
+
+// set moves the machine to st and publishes it with the current pid.
+func (s *service) set(st State) {
+	s.m.state = st
+	pid := 0
+	if p := s.m.proc; p != nil && !p.done {
+		pid = p.pid
+	}
 	s.mu.Lock()
 	s.state = st
 	if pid != s.pid {
@@ -114,278 +168,93 @@ func (s *service) healthy() bool {
 	return false
 }
 
-func reply(c command, err error) {
-	if c.done != nil {
-		c.done <- err
-	}
-}
-
-// run is the service's state machine; it owns every field of the running
-// process and handles one event at a time.
+// run is the service's event loop: one method per event.
 func (s *service) run() {
-	var (
-		state     = Stopped
-		pid       int
-		exited    <-chan syscall.WaitStatus
-		depsOK    chan struct{}
-		depsStop  chan struct{}
-		started   <-chan time.Time // startsecs elapsed
-		backoff   <-chan time.Time
-		kill      <-chan time.Time
-		readyRes  chan error
-		readyStop context.CancelFunc = func() {}
-		failures  int
-		waiters   []command // stop requests waiting for STOPPED
-		failStop  bool      // stopping because readiness timed out
-	)
-	stopSig, _ := ParseSignal(s.spec.StopSignal)
-	set := func(st State) {
-		state = st
-		s.setState(st, pid)
-	}
-
-	// spawn starts one run of the process, or counts a failed start.
-	var afterFailure func(ws syscall.WaitStatus, why string)
-	spawn := func() {
-		if s.sup.stopping.Load() {
-			set(Stopped)
-			return
-		}
-		p, ch, err := s.start(s.spec.Command, s.spec.Name+" | ")
-		if err != nil {
-			s.logf("cannot start: %v", err)
-			afterFailure(syscall.WaitStatus(127<<8), "")
-			return
-		}
-		pid, exited = p, ch
-		s.mu.Lock()
-		s.readyNow = false
-		s.mu.Unlock()
-		set(Starting)
-		s.logf("started (pid %d)", pid)
-		if s.spec.OneShot {
-			return
-		}
-		if *s.spec.StartSecs == 0 {
-			set(Running)
-			failures = 0
-		} else {
-			started = time.After(time.Duration(*s.spec.StartSecs) * time.Second)
-		}
-		if r := s.spec.Ready; r != nil && (r.TCP != 0 || r.Command != "") {
-			ctx, cancel := context.WithCancel(context.Background())
-			readyStop = cancel
-			readyRes = make(chan error, 1)
-			go s.checkReady(ctx, readyRes)
-		} else if state == Running {
-			s.markReady()
-			s.logf("ready")
-		}
-	}
-	afterFailure = func(ws syscall.WaitStatus, why string) {
-		failures++
-		if failures > *s.spec.StartRetries {
-			set(Fatal)
-			s.logf("FATAL: gave up after %d failed starts (%s%s)", failures, describe(ws), why)
-			if s.spec.Critical {
-				s.sup.fail(s.spec.Name, ExitCode(ws))
-			}
-			return
-		}
-		delay := time.Second << (failures - 1)
-		set(Backoff)
-		s.logf("failed to start (%s%s), retrying in %s", describe(ws), why, delay)
-		backoff = time.After(delay)
-	}
-	signal := func(sig syscall.Signal, group bool) error {
-		if pid == 0 {
-			return errors.New("not running")
-		}
-		target := pid
-		if group {
-			target = -pid
-		}
-		if err := syscall.Kill(target, sig); err != nil && err != syscall.ESRCH {
-			return err
-		}
-		return nil
-	}
-	beginStop := func() {
-		readyStop()
-		readyRes, started = nil, nil
-		set(Stopping)
-		signal(stopSig, *s.spec.StopAsGroup)
-		kill = time.After(time.Duration(*s.spec.StopWaitSecs) * time.Second)
-	}
-	begin := func() {
-		failures = 0
-		for _, d := range s.deps {
-			select {
-			case <-d.ready:
-				continue
-			default:
-			}
-			set(Waiting)
-			var names []string
-			for _, d := range s.deps {
-				select {
-				case <-d.ready:
-				default:
-					names = append(names, d.spec.Name)
-				}
-			}
-			s.logf("waiting for %s", strings.Join(names, ", "))
-			depsOK, depsStop = make(chan struct{}), make(chan struct{})
-			go waitDeps(s.deps, depsOK, depsStop)
-			return
-		}
-		spawn()
-	}
-
+	m := &s.m
 	for {
 		select {
 		case c := <-s.cmds:
-			switch c.op {
-			case opStart:
-				switch state {
-				case Stopped, Exited, Fatal:
-					if s.sup.stopping.Load() {
-						reply(c, errors.New("the init is stopping"))
-						continue
-					}
-					begin()
-					reply(c, nil)
-				default:
-					reply(c, fmt.Errorf("already %s", state))
-				}
-			case opStop:
-				switch state {
-				case Waiting:
-					close(depsStop)
-					depsOK, depsStop = nil, nil
-					set(Stopped)
-					reply(c, nil)
-				case Backoff:
-					backoff = nil
-					set(Stopped)
-					reply(c, nil)
-				case Starting, Running:
-					s.sup.Logf("stopping %s", s.spec.Name)
-					failStop = false
-					beginStop()
-					waiters = append(waiters, c)
-				case Stopping:
-					failStop = false
-					waiters = append(waiters, c)
-				default:
-					reply(c, nil)
-				}
-			case opSignal:
-				reply(c, signal(c.sig, c.group))
-			}
-
-		case <-depsOK:
-			depsOK, depsStop = nil, nil
-			spawn()
-
-		case <-backoff:
-			backoff = nil
-			if state == Backoff {
-				spawn()
-			}
-
-		case <-started:
-			started = nil
-			set(Running)
-			failures = 0
-			if s.spec.Ready == nil || (s.spec.Ready.TCP == 0 && s.spec.Ready.Command == "") {
-				s.markReady()
-				s.logf("ready")
-			}
-
-		case err := <-readyRes:
-			readyRes = nil
-			if err == nil {
-				s.markReady()
-				s.logf("ready")
-				continue
-			}
-			s.logf("%v, stopping it", err)
-			failStop = true
-			beginStop()
-
-		case <-kill:
-			kill = nil
-			if state == Stopping {
-				s.logf("still running after stopwaitsecs=%d, sending KILL", *s.spec.StopWaitSecs)
-				signal(syscall.SIGKILL, *s.spec.KillAsGroup)
-			}
-
-		case ws := <-exited:
-			prev := state
-			readyStop()
-			readyRes, started, kill, exited = nil, nil, nil, nil
-			if prev == Stopping && *s.spec.KillAsGroup {
-				// A stopped service leaves no stray process behind.
-				syscall.Kill(-pid, syscall.SIGKILL)
-			}
-			pid = 0
-			s.mu.Lock()
-			s.lastExit = describe(ws)
-			s.readyNow = false
-			s.expectEnd = false
-			s.mu.Unlock()
-			expected := ws.Exited() && slices.Contains(s.spec.ExitCodes, ws.ExitStatus())
-			switch {
-			case prev == Stopping && failStop:
-				failStop = false
-				afterFailure(ws, ", not ready in time")
-			case prev == Stopping:
-				set(Stopped)
-				s.logf("stopped (%s)", describe(ws))
-				for _, w := range waiters {
-					reply(w, nil)
-				}
-				waiters = nil
-			case s.spec.OneShot && expected:
-				set(Exited)
-				s.mu.Lock()
-				s.expectEnd = true
-				s.mu.Unlock()
-				s.logf("exited (%s), done", describe(ws))
-				s.markReady()
-			case s.spec.OneShot:
-				set(Fatal)
-				s.logf("FATAL: failed (%s)", describe(ws))
-				if s.spec.Critical {
-					s.sup.fail(s.spec.Name, ExitCode(ws))
-				}
-			case prev == Starting:
-				afterFailure(ws, " before startsecs")
-			default:
-				restart := s.spec.Autorestart == runspec.RestartAlways ||
-					(s.spec.Autorestart == runspec.RestartUnexpected && !expected)
-				set(Exited)
-				how := "expected"
-				if !expected {
-					how = "unexpected"
-				}
-				if restart {
-					s.logf("exited (%s, %s), restarting", describe(ws), how)
-					spawn()
-					continue
-				}
-				s.logf("exited (%s, %s)", describe(ws), how)
-				if expected {
-					s.mu.Lock()
-					s.expectEnd = true
-					s.mu.Unlock()
-				} else if s.spec.Critical {
-					s.sup.fail(s.spec.Name, ExitCode(ws))
-				}
-			}
+			s.onCommand(c)
+		case <-m.depsOK:
+			s.onDepsReady()
+		case <-m.retry:
+			s.onRetry()
+		case <-m.started:
+			s.onStartSecs()
+		case err := <-m.readyRes:
+			s.onReadyResult(err)
+		case <-m.deadline:
+			s.onDeadline()
+		case ws := <-s.exitedChan():
+			s.onMainExit(ws)
+		case <-m.groupGone:
+			s.onGroupGone()
+		case <-m.steady:
+			s.onSteady()
 		}
 	}
+}
+
+// exitedChan is the main process's exit channel while it runs, else nil.
+func (s *service) exitedChan() <-chan syscall.WaitStatus {
+	if p := s.m.proc; p != nil && !p.done {
+		return p.exited
+	}
+	return nil
+}
+
+func (s *service) onCommand(c command) {
+	switch c.op {
+	case opStart:
+		s.onStart(c)
+	case opStop:
+		s.onStop(c)
+	case opSignal:
+		reply(c, s.signal(c.sig, c.group))
+	case opKill:
+		s.onKill()
+		reply(c, nil)
+	}
+}
+
+func (s *service) onStart(c command) {
+	m := &s.m
+	switch m.state {
+	case Stopped, Exited, Fatal:
+	default:
+		reply(c, errAlready(m.state))
+		return
+	}
+	if s.sup.stopping.Load() {
+		reply(c, errStopping)
+		return
+	}
+	m.retry = nil
+	m.failures = 0
+	m.limit = rateLimit{}
+	s.endFlapping()
+	s.begin()
+	reply(c, nil)
+}
+
+// begin starts the process, or waits for the `after` services first.
+func (s *service) begin() {
+	var waiting []string
+	for _, d := range s.deps {
+		select {
+		case <-d.ready:
+		default:
+			waiting = append(waiting, d.spec.Name)
+		}
+	}
+	if len(waiting) == 0 {
+		s.spawn("started", "")
+		return
+	}
+	s.set(Waiting)
+	s.logf("waiting for %s", strings.Join(waiting, ", "))
+	s.m.depsOK, s.m.depsStop = make(chan struct{}), make(chan struct{})
+	go waitDeps(s.deps, s.m.depsOK, s.m.depsStop)
 }
 
 func waitDeps(deps []*service, ok, stop chan struct{}) {
@@ -399,119 +268,247 @@ func waitDeps(deps []*service, ok, stop chan struct{}) {
 	close(ok)
 }
 
-// start forks one process of the service (its command or its readiness
-// command) with the service's user, directory and environment, in its own
-// process group, with stdin /dev/null and output prefixed.
-func (s *service) start(cmdline, prefix string) (int, <-chan syscall.WaitStatus, error) {
-	argv, err := SplitWords(cmdline)
-	if err != nil {
-		return 0, nil, err
-	}
-	extra := map[string]string{}
-	sys := &syscall.SysProcAttr{Setpgid: true}
-	if s.spec.User != "" {
-		u := s.sup.users[s.spec.User]
-		groups := make([]uint32, len(u.Groups))
-		for i, g := range u.Groups {
-			groups[i] = uint32(g)
+func (s *service) onStop(c command) {
+	m := &s.m
+	switch {
+	case m.state == Waiting:
+		close(m.depsStop)
+		m.depsOK, m.depsStop = nil, nil
+		s.set(Stopped)
+		reply(c, nil)
+	case m.retry != nil: // BACKOFF, or EXITED before a restart
+		m.retry = nil
+		s.set(Stopped)
+		if note := s.endFlapping(); note != "" {
+			s.logf("stopped before a restart%s", note)
 		}
-		sys.Credential = &syscall.Credential{Uid: uint32(u.UID), Gid: uint32(u.GID), Groups: groups}
-		extra["HOME"], extra["USER"], extra["LOGNAME"] = u.Home, u.Name, u.Name
+		reply(c, nil)
+	case m.state == Starting || m.state == Running:
+		s.sup.Logf("stopping %s", s.spec.Name)
+		m.stopReq, m.failStop = true, false
+		s.beginStop()
+		m.waiters = append(m.waiters, c)
+	case m.state == Stopping:
+		m.stopReq, m.failStop = true, false
+		m.waiters = append(m.waiters, c)
+	default:
+		reply(c, nil)
 	}
-	for k, v := range s.spec.Environment {
-		extra[k] = v
-	}
-	env := mergeEnv(s.sup.opts.Env, extra)
-	path := envValue(env, "PATH")
-	if path == "" {
-		path = "/usr/local/bin:/usr/bin:/bin"
-	}
-	argv0, err := lookPath(argv[0], path)
-	if err != nil {
-		return 0, nil, err
-	}
-	stdout, err := s.sup.startOutput(s.sup.opts.Stdout, prefix)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer stdout.Close()
-	stderr, err := s.sup.startOutput(s.sup.opts.Stderr, prefix)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer stderr.Close()
-	attr := &syscall.ProcAttr{
-		Dir:   s.spec.Directory,
-		Env:   env,
-		Files: []uintptr{s.sup.null.Fd(), stdout.Fd(), stderr.Fd()},
-		Sys:   sys,
-	}
-	pid, ch, err := s.sup.opts.Reaper.ForkExec(argv0, argv, attr)
-	if err != nil {
-		where := ""
-		if attr.Dir != "" {
-			where += " in " + attr.Dir
-		}
-		if s.spec.User != "" {
-			where += " as " + s.spec.User
-		}
-		return 0, nil, fmt.Errorf("%s%s: %w", argv0, where, err)
-	}
-	return pid, ch, nil
 }
 
-// checkReady polls the service's readiness check until it passes or its
-// timeout runs out, and sends nil or the reason on res.
-func (s *service) checkReady(ctx context.Context, res chan<- error) {
-	r := s.spec.Ready
-	timeout := time.Duration(r.Timeout) * time.Second
-	deadline := time.Now().Add(timeout)
-	interval := 100 * time.Millisecond
-	if r.TCP == 0 {
-		interval = 250 * time.Millisecond
+// beginStop sends the stop signal and arms the KILL deadline.
+func (s *service) beginStop() {
+	s.endReadyCheck()
+	s.m.started = nil
+	s.set(Stopping)
+	p := s.m.proc
+	s.signal(s.stopSig, *s.spec.StopAsGroup)
+	p.groupSignalled = *s.spec.StopAsGroup
+	s.m.deadline = time.After(time.Duration(*s.spec.StopWaitSecs) * time.Second)
+}
+
+// onKill is the second TERM: KILL the whole group at once.
+func (s *service) onKill() {
+	p := s.m.proc
+	if p == nil {
+		return
 	}
-	for {
-		var ok bool
-		if r.TCP != 0 {
-			c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(r.TCP)), time.Second)
-			if err == nil {
-				c.Close()
-				ok = true
-			}
+	s.m.killed = true
+	if !p.done {
+		syscall.Kill(p.pid, syscall.SIGKILL)
+	}
+	syscall.Kill(-p.pid, syscall.SIGKILL)
+}
+
+func (s *service) onDepsReady() {
+	s.m.depsOK, s.m.depsStop = nil, nil
+	s.spawn("started", "")
+}
+
+func (s *service) onRetry() {
+	s.m.retry = nil
+	switch s.m.state {
+	case Backoff:
+		s.spawn("started", "")
+	case Exited:
+		s.restart()
+	}
+}
+
+func (s *service) onStartSecs() {
+	s.m.started = nil
+	s.set(Running)
+	s.m.failures = 0
+	if !s.hasReadyCheck() {
+		s.becameReady()
+	}
+}
+
+func (s *service) onReadyResult(err error) {
+	s.m.readyRes = nil
+	if err == nil {
+		s.becameReady()
+		return
+	}
+	s.logf("%v, stopping it", err)
+	s.m.stopReq, s.m.failStop = true, true
+	s.beginStop()
+}
+
+// becameReady marks the service ready and logs it, except after an
+// automatic restart when it has no ready check: the restart's line says
+// enough.
+func (s *service) becameReady() {
+	s.markReady()
+	if !s.m.flapping && (!s.m.autoRun || s.hasReadyCheck()) {
+		s.logf("ready")
+	}
+}
+
+// onDeadline: stopwaitsecs have passed since the stop signal (KILL), or
+// the KILL grace has passed too (give up on what is left of the group).
+func (s *service) onDeadline() {
+	m := &s.m
+	m.deadline = nil
+	p := m.proc
+	if m.state != Stopping || p == nil {
+		return
+	}
+	if !m.killed {
+		m.killed = true
+		s.logf("still running after stopwaitsecs=%d, sending KILL", *s.spec.StopWaitSecs)
+		if !p.done {
+			s.signal(syscall.SIGKILL, *s.spec.KillAsGroup)
 		} else {
-			ok = s.probe(ctx, r.Command, time.Until(deadline))
+			syscall.Kill(-p.pid, syscall.SIGKILL)
 		}
-		if ok {
-			res <- nil
-			return
-		}
-		if time.Now().After(deadline) {
-			res <- fmt.Errorf("not ready after %s", timeout)
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(interval):
-		}
+		m.deadline = time.After(killGrace)
+		return
+	}
+	if p.done {
+		s.logf("warning: process group %d still there %s after KILL, leaving it", p.pid, killGrace)
+		s.finishExit()
 	}
 }
 
-// probe runs a readiness command once and reports whether it exited 0.
-func (s *service) probe(ctx context.Context, cmdline string, limit time.Duration) bool {
-	pid, ch, err := s.start(cmdline, s.spec.Name+" ready | ")
-	if err != nil {
-		return false
+// onMainExit: the main process has ended. What is left of its process
+// group is stopped like the service before the exit counts.
+func (s *service) onMainExit(ws syscall.WaitStatus) {
+	m := &s.m
+	p := m.proc
+	p.status, p.done = ws, true
+	s.endReadyCheck()
+	m.started = nil
+	if m.state != Stopping {
+		m.exitFrom = m.state
 	}
-	t := time.NewTimer(max(limit, 100*time.Millisecond))
-	defer t.Stop()
-	select {
-	case ws := <-ch:
-		return ws.Exited() && ws.ExitStatus() == 0
-	case <-ctx.Done():
-	case <-t.C:
+	if s.spec.LeaveChildren || !groupAlive(p.pid) {
+		s.finishExit()
+		return
 	}
-	syscall.Kill(-pid, syscall.SIGKILL)
-	<-ch
-	return false
+	if m.state != Stopping {
+		s.set(Stopping)
+		m.deadline = time.After(time.Duration(*s.spec.StopWaitSecs) * time.Second)
+	} else {
+		s.set(Stopping) // publishes that the main process is gone
+	}
+	switch {
+	case m.killed:
+		syscall.Kill(-p.pid, syscall.SIGKILL)
+	case !p.groupSignalled:
+		syscall.Kill(-p.pid, s.stopSig)
+		p.groupSignalled = true
+	}
+	m.groupGone = s.watchGroup(p)
+}
+
+func (s *service) onGroupGone() {
+	s.m.groupGone = nil
+	s.finishExit()
+}
+
+// finishExit: the main process and its group are gone; decide what the
+// exit means.
+func (s *service) finishExit() {
+	m := &s.m
+	p := m.proc
+	p.endWatch()
+	if s.spec.LeaveChildren {
+		p.out.drain(outputDrain)
+	} else {
+		p.out.drain(0) // the group is gone: all it wrote is in the pipes
+	}
+	m.proc, m.deadline, m.groupGone, m.killed = nil, nil, nil, false
+	ws := p.status
+	s.mu.Lock()
+	s.lastExit = describe(ws)
+	s.readyNow = false
+	s.expectEnd = false
+	s.mu.Unlock()
+	expected := ws.Exited() && slices.Contains(s.spec.ExitCodes, ws.ExitStatus())
+	switch {
+	case m.stopReq && m.failStop:
+		m.stopReq, m.failStop = false, false
+		s.failedStart(ws, ", not ready in time")
+	case m.stopReq:
+		s.stopped(ws)
+	case s.spec.OneShot:
+		s.oneShotDone(ws, expected)
+	case m.exitFrom == Starting:
+		s.failedStart(ws, " before startsecs")
+	default:
+		s.exitedRunning(ws, expected)
+	}
+}
+
+func (s *service) stopped(ws syscall.WaitStatus) {
+	m := &s.m
+	m.stopReq = false
+	note := s.endFlapping()
+	s.set(Stopped)
+	s.logf("stopped (%s)%s", describe(ws), note)
+	for _, w := range m.waiters {
+		reply(w, nil)
+	}
+	m.waiters = nil
+}
+
+func (s *service) oneShotDone(ws syscall.WaitStatus, expected bool) {
+	if !expected {
+		s.set(Fatal)
+		s.logf("FATAL: failed (%s)", describe(ws))
+		s.failCritical(ws)
+		return
+	}
+	s.set(Exited)
+	s.mu.Lock()
+	s.expectEnd = true
+	s.mu.Unlock()
+	s.logf("exited (%s), done", describe(ws))
+	s.markReady()
+}
+
+func (s *service) onSteady() {
+	s.m.steady = nil
+	if s.m.state == Running || s.m.state == Starting {
+		_, interval := s.spec.StartLimit()
+		s.logf("up %s since its last restart, no longer flapping%s", interval, s.endFlapping())
+	}
+}
+
+func (s *service) failCritical(ws syscall.WaitStatus) {
+	if s.spec.Critical {
+		s.sup.fail(s.spec.Name, ExitCode(ws))
+	}
+}
+
+func (s *service) hasReadyCheck() bool {
+	r := s.spec.Ready
+	return r != nil && (r.TCP != 0 || r.Command != "")
+}
+
+func (s *service) endReadyCheck() {
+	s.m.readyStop()
+	s.m.readyStop = func() {}
+	s.m.readyRes = nil
 }

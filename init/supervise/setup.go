@@ -3,27 +3,33 @@ package supervise
 import (
 	"fmt"
 	"os"
-	"path/filepath"
+	"path"
+	"strings"
+	"syscall"
 
 	"github.com/nix-docker/nix-docker/internal/runspec"
 )
 
 // Setup prepares the container's file system under root ("/" in a
-// container) before any service starts: /tmp (1777), /run (0755) and the
-// runspec's directories with their owners and modes.
+// container) before any service starts: /tmp (1777) and /run (0755) when
+// they are missing, and the runspec's directories with their owners and
+// exact modes. It never follows a symbolic link below root: a service user
+// who can write a parent directory could otherwise point a declared
+// directory at /etc and have it chowned and chmodded at the next start.
 func Setup(sp *runspec.Spec, root string) error {
+	rootFd, err := syscall.Open(root, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", root, err)
+	}
+	defer syscall.Close(rootFd)
 	for _, d := range []struct {
 		path string
-		mode os.FileMode
-	}{{"tmp", os.ModeSticky | 0o777}, {"run", 0o755}} {
-		p := filepath.Join(root, d.path)
-		if _, err := os.Lstat(p); err == nil {
+		mode uint32
+	}{{"/tmp", syscall.S_ISVTX | 0o777}, {"/run", 0o755}} {
+		if _, err := os.Lstat(path.Join(root, d.path)); err == nil {
 			continue
 		}
-		if err := os.MkdirAll(p, 0o755); err != nil {
-			return err
-		}
-		if err := os.Chmod(p, d.mode); err != nil {
+		if err := makeDir(rootFd, root, d.path, -1, -1, d.mode); err != nil {
 			return err
 		}
 	}
@@ -51,29 +57,62 @@ func Setup(sp *runspec.Spec, root string) error {
 			}
 			gid = g
 		}
-		p := filepath.Join(root, d.Path)
-		if err := os.MkdirAll(p, 0o755); err != nil {
-			return fmt.Errorf("directory %s: %w", d.Path, err)
+		if d.Mode > 0o7777 {
+			return fmt.Errorf("directory %s: mode %#o has bits beyond 07777", d.Path, d.Mode)
 		}
-		if err := os.Lchown(p, uid, gid); err != nil {
-			return fmt.Errorf("directory %s: %w", d.Path, err)
-		}
-		mode := os.FileMode(d.Mode & 0o777)
-		if d.Mode&0o1000 != 0 {
-			mode |= os.ModeSticky
-		}
-		if d.Mode&0o2000 != 0 {
-			mode |= os.ModeSetgid
-		}
-		if d.Mode&0o4000 != 0 {
-			mode |= os.ModeSetuid
-		}
-		if d.Mode == 0 {
-			mode = 0o755
-		}
-		if err := os.Chmod(p, mode); err != nil {
-			return fmt.Errorf("directory %s: %w", d.Path, err)
+		if err := makeDir(rootFd, root, d.Path, uid, gid, d.Mode); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// makeDir makes dir (absolute, below the directory rootFd, which is root)
+// one component at a time with mkdirat and openat(O_NOFOLLOW), so that no
+// symbolic link is followed, then sets the owner (-1 keeps it) and the
+// mode (07777 bits, exactly) on the directory it opened. Directories it
+// makes on the way are root's, 0755.
+func makeDir(rootFd int, root, dir string, uid, gid int, mode uint32) error {
+	clean := path.Clean("/" + dir)
+	if clean == "/" {
+		return fmt.Errorf("directory %s: the root cannot be declared", dir)
+	}
+	fd, err := syscall.Dup(rootFd)
+	if err != nil {
+		return fmt.Errorf("directory %s: %w", dir, err)
+	}
+	defer func() { syscall.Close(fd) }()
+	walked := ""
+	for _, name := range strings.Split(clean[1:], "/") {
+		walked += "/" + name
+		if err := syscall.Mkdirat(fd, name, 0o755); err != nil && err != syscall.EEXIST {
+			return fmt.Errorf("directory %s: making %s: %w", dir, walked, err)
+		}
+		next, err := syscall.Openat(fd, name, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("directory %s: %w", dir, notADir(root, walked, err))
+		}
+		syscall.Close(fd)
+		fd = next
+	}
+	if err := syscall.Fchown(fd, uid, gid); err != nil {
+		return fmt.Errorf("directory %s: chown: %w", dir, err)
+	}
+	if err := syscall.Fchmod(fd, mode); err != nil {
+		return fmt.Errorf("directory %s: chmod: %w", dir, err)
+	}
+	return nil
+}
+
+// notADir explains why walked (below root) could not be opened as a
+// directory.
+func notADir(root, walked string, err error) error {
+	if err != syscall.ELOOP && err != syscall.ENOTDIR {
+		return fmt.Errorf("opening %s: %w", walked, err)
+	}
+	if fi, lerr := os.Lstat(path.Join(root, walked)); lerr == nil && fi.Mode()&os.ModeSymlink != 0 {
+		target, _ := os.Readlink(path.Join(root, walked))
+		return fmt.Errorf("%s is a symbolic link (to %s); the init does not follow links when it makes directories", walked, target)
+	}
+	return fmt.Errorf("%s is not a directory", walked)
 }

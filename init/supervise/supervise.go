@@ -35,6 +35,7 @@ type Supervisor struct {
 	stopping atomic.Bool
 	failed   chan Failure
 	copiers  sync.WaitGroup
+	readers  atomic.Int64 // output readers running
 }
 
 // New checks the spec's commands and users and prepares the services; it
@@ -83,7 +84,8 @@ func New(sp *runspec.Spec, opts Options) (*Supervisor, error) {
 				return nil, fmt.Errorf("service %q: ready command: %w", rs.Name, err)
 			}
 		}
-		if _, err := ParseSignal(rs.StopSignal); err != nil {
+		stopSig, err := ParseSignal(rs.StopSignal)
+		if err != nil {
 			return nil, fmt.Errorf("service %q: stopsignal: %w", rs.Name, err)
 		}
 		for _, sig := range rs.Signals {
@@ -91,12 +93,16 @@ func New(sp *runspec.Spec, opts Options) (*Supervisor, error) {
 				return nil, fmt.Errorf("service %q: signals: %w", rs.Name, err)
 			}
 		}
-		s.byName[rs.Name] = newService(s, rs)
+		svc := newService(s, rs, stopSig)
+		svc.env, svc.cred = svc.environment()
+		s.byName[rs.Name] = svc
 	}
 	for _, n := range order {
 		svc := s.byName[n]
 		for _, a := range svc.spec.After {
-			svc.deps = append(svc.deps, s.byName[a])
+			dep := s.byName[a]
+			svc.deps = append(svc.deps, dep)
+			dep.dependants = append(dep.dependants, svc)
 		}
 		s.order = append(s.order, svc)
 	}
@@ -136,13 +142,49 @@ func (s *Supervisor) fail(name string, code int) {
 	}
 }
 
-// StopAll stops every service in reverse start order, each with its stop
-// signal and then SIGKILL after stopwaitsecs, and starts nothing more.
+// StopAll stops every service, each with its stop signal and then KILL
+// after stopwaitsecs, and starts nothing more. A service is stopped once
+// every service that starts after it has stopped; independent services
+// stop at the same time.
 func (s *Supervisor) StopAll() {
 	s.stopping.Store(true)
-	for i := len(s.order) - 1; i >= 0; i-- {
-		s.order[i].call(command{op: opStop})
+	s.stopGraph(s.order)
+}
+
+// KillAll sends KILL to the process group of every service, for a second
+// TERM during a stop.
+func (s *Supervisor) KillAll() {
+	for _, svc := range s.order {
+		svc.call(command{op: opKill})
 	}
+}
+
+// stopGraph stops targets, each after those of its dependants that are
+// among targets, and returns the errors.
+func (s *Supervisor) stopGraph(targets []*service) []error {
+	done := map[*service]chan struct{}{}
+	for _, svc := range targets {
+		done[svc] = make(chan struct{})
+	}
+	errs := make([]error, len(targets))
+	var wg sync.WaitGroup
+	for i, svc := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done[svc])
+			for _, d := range svc.dependants {
+				if ch, ok := done[d]; ok {
+					<-ch
+				}
+			}
+			if err := svc.call(command{op: opStop}); err != nil {
+				errs[i] = fmt.Errorf("%s: %w", svc.spec.Name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	return errs
 }
 
 // Drain waits up to d for the services' output to be copied; descendants
@@ -187,7 +229,7 @@ func (s *Supervisor) Control(op, name, sig string) (string, error) {
 		return "ok\n", nil
 	}
 	var targets []*service
-	if name == "all" {
+	if name == runspec.ReservedName {
 		targets = s.order
 	} else if svc := s.byName[name]; svc != nil {
 		targets = []*service{svc}
@@ -201,11 +243,7 @@ func (s *Supervisor) Control(op, name, sig string) (string, error) {
 	var errs []error
 	if len(targets) > 1 && (op == "stop" || op == "restart") {
 		// Stop dependants before their dependencies, as StopAll does.
-		for i := len(targets) - 1; i >= 0; i-- {
-			if err := targets[i].call(command{op: opStop}); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", targets[i].spec.Name, err))
-			}
-		}
+		errs = s.stopGraph(targets)
 		if op == "stop" {
 			for _, svc := range targets {
 				fmt.Fprintf(&out, "%s: stop ok\n", svc.spec.Name)
@@ -269,20 +307,4 @@ func (s *Supervisor) Status() map[string]State {
 		svc.mu.Unlock()
 	}
 	return m
-}
-
-// startOutput returns a pipe whose read end is copied to out with the
-// service's prefix.
-func (s *Supervisor) startOutput(out *Output, prefix string) (*os.File, error) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	s.copiers.Add(1)
-	go func() {
-		defer s.copiers.Done()
-		copyLines(out, prefix, r)
-		r.Close()
-	}()
-	return w, nil
 }

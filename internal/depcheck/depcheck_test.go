@@ -59,7 +59,8 @@ func TestDeps(t *testing.T) {
 		{"internal/layers", only()},
 		{"internal/docker", only()},
 		{"internal/image", only("internal/runspec")},
-		{"internal/output", only("internal/image", "internal/docker", "internal/runspec")},
+		{"internal/oci", only("internal/image", "internal/runspec")},
+		{"internal/output", only("internal/image", "internal/oci", "internal/docker", "internal/runspec")},
 		{"internal/project", only("schema", "modules", "internal/runspec", "internal/contract")},
 		{"internal/nixexpr", only("internal/project", "internal/contract", "schema", "modules", "internal/runspec")},
 		{"internal/deploy", only()}, // builds by running nix-docker, so it needs none of the stages

@@ -131,6 +131,52 @@ func (b brokenArchive) WriteArchive(w io.Writer, tags []string, _ func(string) b
 	return b.Image.WriteArchive(w, tags, func(string) bool { return true })
 }
 
+// load loads img as the engine output does: through docker.Load, then the
+// tag from the temporary name, which is removed.
+func load(t *testing.T, c *client.Client, img docker.Archive, tag string) (docker.Result, error) {
+	t.Helper()
+	ctx := context.Background()
+	e, err := docker.Describe(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := docker.Load(ctx, c, img, docker.LoadOptions{Holders: []string{tag}, Expect: docker.Expect{AnyID: !e.IDIsConfigDigest()}})
+	if err != nil {
+		return res, err
+	}
+	src := res.Ref
+	if src == "" {
+		src = res.ImageID
+	}
+	if err := c.ImageTag(ctx, src, tag); err != nil {
+		t.Fatal(err)
+	}
+	if res.Ref != "" {
+		if err := docker.RemoveRef(ctx, c, res.Ref); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return res, nil
+}
+
+// temporaryNames lists the engine's names under docker.TempRepository.
+func temporaryNames(t *testing.T, c *client.Client) []string {
+	t.Helper()
+	list, err := c.ImageList(context.Background(), image.ListOptions{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, img := range list {
+		for _, n := range append(img.RepoTags, img.RepoDigests...) {
+			if docker.IsTemporary(n) {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
 func TestLoadIntegration(t *testing.T) {
 	c := needDocker(t)
 	root := storeTree(t)
@@ -151,7 +197,7 @@ func TestLoadIntegration(t *testing.T) {
 	// First load: the engine holds nothing of it.
 	v1 := build(t, spec(root, appV1), cache)
 	ids = append(ids, v1.ID())
-	r1, err := docker.Load(ctx, c, v1, tag, nil)
+	r1, err := load(t, c, v1, tag)
 	if err != nil {
 		t.Fatalf("Load(v1): %v", err)
 	}
@@ -171,7 +217,7 @@ func TestLoadIntegration(t *testing.T) {
 	if again.ID() != v1.ID() {
 		t.Errorf("Build twice: IDs %s and %s", again.ID(), v1.ID())
 	}
-	r, err := docker.Load(ctx, c, again, tag, nil)
+	r, err := load(t, c, again, tag)
 	if err != nil {
 		t.Fatalf("Load(v1 again): %v", err)
 	}
@@ -182,7 +228,7 @@ func TestLoadIntegration(t *testing.T) {
 	// One path changed: the busybox layer below it is not sent again.
 	v2 := build(t, spec(root, appV2), cache)
 	ids = append(ids, v2.ID())
-	r2, err := docker.Load(ctx, c, v2, tag, nil)
+	r2, err := load(t, c, v2, tag)
 	if err != nil {
 		t.Fatalf("Load(v2): %v", err)
 	}
@@ -199,7 +245,7 @@ func TestLoadIntegration(t *testing.T) {
 
 	// A load the engine refuses leaves the tag where it was.
 	v3 := build(t, spec(root, appV3), cache)
-	if _, err := docker.Load(ctx, c, brokenArchive{v3}, tag, nil); err == nil {
+	if _, err := load(t, c, brokenArchive{v3}, tag); err == nil {
 		t.Fatalf("Load(broken archive) succeeded")
 	} else {
 		t.Logf("Load(broken archive): %v", err)
@@ -212,5 +258,62 @@ func TestLoadIntegration(t *testing.T) {
 	}
 	if out := run(t, tag); out != "hello from app 2\n" {
 		t.Errorf("docker run after failed load = %q", out)
+	}
+	if left := temporaryNames(t, c); len(left) != 0 {
+		t.Errorf("temporary names left in the engine: %v", left)
+	}
+}
+
+// wrongArchive claims to be one image and sends another: the engine
+// loads it without complaint, and only the verification can tell.
+type wrongArchive struct {
+	*nixdockerimage.Image
+	sent *nixdockerimage.Image
+}
+
+func (w wrongArchive) WriteArchive(out io.Writer, tags []string, omit func(string) bool) (int64, error) {
+	return w.sent.WriteArchive(out, tags, omit)
+}
+
+// TestVerifyRefusesIntegration loads into the real engine an archive that
+// is not the planned image: the engine accepts it, the verification
+// refuses it, the full archive (the same wrong image) is refused too, and
+// the tag stays where it was with no temporary name left behind.
+func TestVerifyRefusesIntegration(t *testing.T) {
+	c := needDocker(t)
+	root := storeTree(t)
+	cache := t.TempDir()
+	ctx := context.Background()
+	suffix := make([]byte, 6)
+	rand.Read(suffix)
+	tag := "nix-docker-test/verify-" + hex.EncodeToString(suffix) + ":latest"
+	v1, v2 := build(t, spec(root, appV1), cache), build(t, spec(root, appV2), cache)
+	t.Cleanup(func() {
+		c.ImageRemove(ctx, tag, image.RemoveOptions{Force: true})
+		for _, id := range []string{v1.ID(), v2.ID()} {
+			c.ImageRemove(ctx, id, image.RemoveOptions{Force: true, PruneChildren: true})
+		}
+	})
+	if _, err := load(t, c, v1, tag); err != nil {
+		t.Fatal(err)
+	}
+	// The plan is v2 (its ID, its layers); the archive is v1's but for
+	// the busybox layer, which the engine holds and the partial archive
+	// leaves out.
+	_, err := load(t, c, wrongArchive{Image: v2, sent: v1}, tag)
+	if err == nil {
+		t.Fatal("loading the wrong image succeeded")
+	}
+	t.Logf("Load(wrong image): %v", err)
+	for _, want := range []string{"incomplete or not ours", "the partial archive failed before"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Load(wrong image) = %v, want it to say %q", err, want)
+		}
+	}
+	if got := inspectID(t, c, tag); got != v1.ID() {
+		t.Errorf("after a refused load %s is %s, want still %s", tag, got, v1.ID())
+	}
+	if left := temporaryNames(t, c); len(left) != 0 {
+		t.Errorf("temporary names left in the engine: %v", left)
 	}
 }

@@ -20,6 +20,7 @@ type Client interface {
 	ImageList(ctx context.Context, opts image.ListOptions) ([]image.Summary, error)
 	ImageLoad(ctx context.Context, input io.Reader, opts ...client.ImageLoadOption) (image.LoadResponse, error)
 	ImageTag(ctx context.Context, source, target string) error
+	ImageRemove(ctx context.Context, imageID string, opts image.RemoveOptions) ([]image.DeleteResponse, error)
 }
 
 var _ Client = (*client.Client)(nil)
@@ -47,53 +48,104 @@ func New() (*client.Client, error) {
 	return c, nil
 }
 
+// LoadOptions say how Load sends an image.
+type LoadOptions struct {
+	// Holders are images (names or IDs) whose layers the engine holds,
+	// such as the image the tag names now and the --from base. The
+	// longest bottom of the image that one of them shares is left out of
+	// the archive.
+	Holders []string
+	// Full sends every layer: for engines that refuse a partial archive.
+	Full bool
+	// Expect is what the engine must hold afterwards; its ConfigDigest
+	// and DiffIDs default to the archive's.
+	Expect Expect
+	// Ledger is read for the layers of every image nix-docker built in
+	// the engine (Holdings), which may hold the image's bottom too, and
+	// records the loaded image. The zero Ledger keeps none.
+	Ledger Ledger
+}
+
 // Result says what Load did.
 type Result struct {
-	ImageID       string // the ID the engine reports for the loaded image
-	BytesSent     int64  // archive bytes sent to the engine, over all attempts
-	LayersSent    int    // layer tars in the archive that was accepted
-	LayersSkipped int    // layers left out because the engine held them
-	FullFallback  bool   // the engine refused a partial archive; a full one was sent
-	AlreadyLoaded bool   // the engine held the image already; nothing was sent
+	// ImageID is the engine's ID for the image, checked against the plan.
+	ImageID string
+	// Ref is the temporary name (under TempRepository) the engine holds
+	// the image under, for the caller to tag from and then remove; ""
+	// when the engine held the image already (tag it by ImageID).
+	Ref           string
+	BytesSent     int64 // archive bytes sent to the engine, over all attempts
+	LayersSent    int   // layer tars in the archive that was accepted
+	LayersSkipped int   // layers left out because the engine held them
+	AlreadyLoaded bool  // the engine held the image already; nothing was sent
+	// FullFallback tells that a partial archive failed and the full one
+	// was sent; Retried says how the partial one failed (refused, or
+	// accepted but not the planned image).
+	FullFallback bool
+	Retried      string
 }
 
-// Load sends img to the engine and points tag at it (no tag when tag is
-// "").
+// Load sends img to the engine as a docker-archive under a temporary name
+// and checks what the engine then holds against the plan (Verify). It
+// tags nothing: the caller points its tag at Result.Ref (or ImageID) once
+// every output has the image, and removes Ref.
 //
-// It first finds which layers the engine holds: those of every image
-// nix-docker built there, whatever its tag (Holdings, with the default
-// ledger), of the image tag currently names and of each image in bases
-// (IDs or references). The longest prefix of img's layers equal to the
-// bottom of one of those images is left out of the archive: the engine
-// reuses a layer only with the same layers below it. If the engine
-// refuses the partial archive (the containerd image store does), Load
-// sends the full one.
-//
-// The archive is loaded untagged and the tag is set afterwards, so a
-// failed load never moves the tag.
-func Load(ctx context.Context, c Client, img Archive, tag string, bases []string) (Result, error) {
-	return DefaultLedger().Load(ctx, c, img, tag, bases)
-}
-
-// Load is Load with the ledger l, which it reads for the engine's holdings
-// and where it records the loaded image.
-func (l Ledger) Load(ctx context.Context, c Client, img Archive, tag string, bases []string) (Result, error) {
+// Unless opts.Full, it leaves out of the archive the longest bottom of
+// img's layers that one of opts.Holders or one of the images nix-docker
+// built in the engine (Holdings) shares: the engine reuses a layer only
+// with the same layers below it. If the engine refuses the partial
+// archive (the containerd store and Podman do), or accepts it but then
+// holds something else than the plan (the containerd store may, printing
+// "Error unpacking image"), Load sends the full archive and checks again;
+// if that fails too, the image is removed and Load fails.
+func Load(ctx context.Context, c Client, img Archive, opts LoadOptions) (Result, error) {
 	var res Result
-	diffIDs := img.DiffIDs()
-
-	if got, err := c.ImageInspect(ctx, img.ID()); err == nil && sameLayers(got.RootFS.Layers, diffIDs) {
-		res.ImageID = got.ID
-		res.AlreadyLoaded = true
-		res.LayersSkipped = len(diffIDs)
-		l.Record(got.ID, diffIDs)
-		return res, setTag(ctx, c, res.ImageID, tag)
-	} else if err != nil && !isNotFound(err) {
+	want := opts.Expect
+	if want.ConfigDigest == "" {
+		want.ConfigDigest = img.ID()
+	}
+	if want.DiffIDs == nil {
+		want.DiffIDs = img.DiffIDs()
+	}
+	if _, err := c.ImageInspect(ctx, img.ID()); err == nil {
+		if id, err := Verify(ctx, c, img.ID(), want); err == nil {
+			res.ImageID, res.AlreadyLoaded, res.LayersSkipped = id, true, len(want.DiffIDs)
+			opts.Ledger.Record(id, want.DiffIDs)
+			return res, nil
+		}
+	} else if !isNotFound(err) {
 		return res, fmt.Errorf("inspecting image %s: %w", img.ID(), err)
 	}
-
-	chains, err := Holdings(ctx, c, l)
+	skip := 0
+	if !opts.Full {
+		var err error
+		if skip, err = heldPrefix(ctx, c, opts.Ledger, opts.Holders, want.DiffIDs); err != nil {
+			return res, err
+		}
+	}
+	err := loadVerified(ctx, c, img, skip, want, &res)
+	if err != nil && skip > 0 && ctx.Err() == nil {
+		res.FullFallback, res.Retried = true, err.Error()
+		skip = 0
+		if err = loadVerified(ctx, c, img, 0, want, &res); err != nil {
+			err = fmt.Errorf("%w (the partial archive failed before: %s)", err, res.Retried)
+		}
+	}
 	if err != nil {
 		return res, err
+	}
+	res.LayersSkipped = skip
+	res.LayersSent = len(want.DiffIDs) - skip
+	opts.Ledger.Record(res.ImageID, want.DiffIDs)
+	return res, nil
+}
+
+// heldPrefix is the longest bottom of diffIDs that one of the holders or
+// one of the images nix-docker built in the engine shares.
+func heldPrefix(ctx context.Context, c Client, ledger Ledger, holders []string, diffIDs []string) (int, error) {
+	chains, err := Holdings(ctx, c, ledger)
+	if err != nil {
+		return 0, err
 	}
 	skip := 0
 	for _, chain := range chains {
@@ -101,61 +153,63 @@ func (l Ledger) Load(ctx context.Context, c Client, img Archive, tag string, bas
 			skip = n
 		}
 	}
-	refs := append([]string(nil), bases...)
-	if tag != "" {
-		refs = append([]string{tag}, refs...)
-	}
-	for _, ref := range refs {
+	for _, ref := range holders {
 		got, err := c.ImageInspect(ctx, ref)
 		if err != nil {
 			if isNotFound(err) {
 				continue
 			}
-			return res, fmt.Errorf("inspecting image %s: %w", ref, err)
+			return 0, fmt.Errorf("inspecting image %s: %w", ref, err)
 		}
 		if n := commonPrefix(got.RootFS.Layers, diffIDs); n > skip {
 			skip = n
 		}
 	}
-	id, sent, err := loadOnce(ctx, c, img, skip)
+	return skip, nil
+}
+
+// loadVerified loads the archive without its first skip layers under a
+// fresh temporary name and verifies the result, recording it in res. On
+// failure it removes the temporary name again.
+func loadVerified(ctx context.Context, c Client, img Archive, skip int, want Expect, res *Result) error {
+	ref := TempRepository + ":" + TempTag(img.ID())
+	named, sent, err := loadOnce(ctx, c, img, skip, ref)
 	res.BytesSent += sent
-	if err != nil && skip > 0 && ctx.Err() == nil {
-		partialErr := err
-		res.FullFallback = true
-		skip = 0
-		id, sent, err = loadOnce(ctx, c, img, 0)
-		res.BytesSent += sent
-		if err != nil {
-			err = fmt.Errorf("%w (the partial archive failed before: %v)", err, partialErr)
-		}
+	if err == nil {
+		res.ImageID, res.Ref, err = findLoaded(ctx, c, ref, named, want)
 	}
 	if err != nil {
-		return res, err
+		// The engine may have named what it could not finish.
+		RemoveRef(context.WithoutCancel(ctx), c, ref)
+		res.ImageID, res.Ref = "", ""
 	}
-	res.LayersSkipped = skip
-	res.LayersSent = len(diffIDs) - skip
-	if id == "" {
-		id = img.ID()
-	}
-	res.ImageID = id
-	l.Record(id, diffIDs)
-	return res, setTag(ctx, c, id, tag)
+	return err
 }
 
-func setTag(ctx context.Context, c Client, id, tag string) error {
-	if tag == "" {
-		return nil
+// findLoaded finds the image a load made, by the name it was loaded
+// under, or else by the name or ID the engine reported (an engine may
+// drop the archive's names), and verifies it. It returns the verified ID
+// and the temporary name to tag from ("" if the engine did not keep it).
+func findLoaded(ctx context.Context, c Inspector, ref string, named []string, want Expect) (string, string, error) {
+	id, err := Verify(ctx, c, ref, want)
+	if err == nil {
+		return id, ref, nil
 	}
-	if err := c.ImageTag(ctx, id, tag); err != nil {
-		return fmt.Errorf("tagging %s as %s: %w", id, tag, err)
+	if _, ierr := c.ImageInspect(ctx, ref); ierr == nil || !isNotFound(ierr) {
+		return "", "", err // the engine has ref, and it is wrong
 	}
-	return nil
+	for _, n := range named {
+		if id, nerr := Verify(ctx, c, n, want); nerr == nil {
+			return id, "", nil
+		}
+	}
+	return "", "", err
 }
 
-// loadOnce streams the archive, without its first skip layer tars, to the
-// engine and reads the engine's answer. It returns the image ID the engine
-// reports and the bytes sent.
-func loadOnce(ctx context.Context, c Client, img Archive, skip int) (string, int64, error) {
+// loadOnce streams the archive, without its first skip layer tars and
+// named ref, to the engine and reads the engine's answer. It returns the
+// names and IDs the engine says it loaded and the bytes sent.
+func loadOnce(ctx context.Context, c Client, img Archive, skip int, ref string) ([]string, int64, error) {
 	omitted := map[string]bool{}
 	for _, d := range img.DiffIDs()[:skip] {
 		omitted[d] = true
@@ -167,7 +221,7 @@ func loadOnce(ctx context.Context, c Client, img Archive, skip int) (string, int
 	}
 	done := make(chan written, 1)
 	go func() {
-		n, err := img.WriteArchive(pw, nil, func(d string) bool { return omitted[d] })
+		n, err := img.WriteArchive(pw, []string{ref}, func(d string) bool { return omitted[d] })
 		pw.CloseWithError(err)
 		done <- written{n, err}
 	}()
@@ -175,25 +229,29 @@ func loadOnce(ctx context.Context, c Client, img Archive, skip int) (string, int
 	if err != nil {
 		pr.CloseWithError(err)
 		w := <-done
-		return "", w.n, fmt.Errorf("loading image: %w", err)
+		return nil, w.n, fmt.Errorf("loading image: %w", err)
 	}
-	id, streamErr := readLoadStream(resp.Body)
+	named, streamErr := readLoadStream(resp.Body)
 	resp.Body.Close()
 	// If the engine stopped reading early, unblock the writer.
 	pr.CloseWithError(errors.New("engine closed the load request"))
 	w := <-done
 	if streamErr != nil {
-		return "", w.n, fmt.Errorf("loading image: %w", streamErr)
+		return nil, w.n, fmt.Errorf("loading image: %w", streamErr)
 	}
 	if w.err != nil {
-		return "", w.n, fmt.Errorf("writing image archive: %w", w.err)
+		return nil, w.n, fmt.Errorf("writing image archive: %w", w.err)
 	}
-	return id, w.n, nil
+	return named, w.n, nil
 }
 
 // readLoadStream decodes the engine's JSON message stream, which reports
-// failures inside an HTTP 200 response, and returns the loaded image ID.
-func readLoadStream(r io.Reader) (string, error) {
+// failures inside an HTTP 200 response, and returns the names and IDs
+// the engine says it loaded ("Loaded image: NAME", "Loaded image ID: ID").
+// A line "Error unpacking image" is a failure too: the containerd store
+// prints it when it registered an image it could not unpack, and still
+// reports success.
+func readLoadStream(r io.Reader) ([]string, error) {
 	type message struct {
 		Stream      string `json:"stream"`
 		Status      string `json:"status"`
@@ -202,24 +260,31 @@ func readLoadStream(r io.Reader) (string, error) {
 			Message string `json:"message"`
 		} `json:"errorDetail"`
 	}
-	var id string
+	var named []string
 	dec := json.NewDecoder(r)
 	for {
 		var m message
 		if err := dec.Decode(&m); err == io.EOF {
-			return id, nil
+			return named, nil
 		} else if err != nil {
-			return "", fmt.Errorf("reading the engine's answer: %w", err)
+			return nil, fmt.Errorf("reading the engine's answer: %w", err)
 		}
 		if m.ErrorDetail != nil && m.ErrorDetail.Message != "" {
-			return "", errors.New(m.ErrorDetail.Message)
+			return nil, errors.New(m.ErrorDetail.Message)
 		}
 		if m.Error != "" {
-			return "", errors.New(m.Error)
+			return nil, errors.New(m.Error)
 		}
-		text := strings.TrimSpace(m.Stream + m.Status)
-		if rest, ok := strings.CutPrefix(text, "Loaded image ID: "); ok {
-			id = strings.TrimSpace(rest)
+		for _, line := range strings.Split(m.Stream+"\n"+m.Status, "\n") {
+			line = strings.TrimSpace(line)
+			if strings.HasPrefix(line, "Error unpacking image") {
+				return nil, errors.New(line)
+			}
+			if rest, ok := strings.CutPrefix(line, "Loaded image ID: "); ok {
+				named = append(named, strings.TrimSpace(rest))
+			} else if rest, ok := strings.CutPrefix(line, "Loaded image: "); ok {
+				named = append(named, strings.TrimSpace(rest))
+			}
 		}
 	}
 }
@@ -231,10 +296,6 @@ func commonPrefix(a, b []string) int {
 		n++
 	}
 	return n
-}
-
-func sameLayers(a, b []string) bool {
-	return len(a) == len(b) && commonPrefix(a, b) == len(a)
 }
 
 // isNotFound reports whether err is the engine's "no such image".

@@ -29,7 +29,9 @@ type Kept struct {
 
 // Prune removes the untagged images whose label key has the value value.
 // Tagged images and images of other labels are left alone; an image a
-// container still uses is kept and reported (nothing is forced).
+// container still uses is kept and reported (nothing is forced). A name
+// under TempRepository, left by a build that was killed between loading
+// and tagging, does not count as a tag.
 func Prune(ctx context.Context, c Pruner, key, value string) (PruneResult, error) {
 	var res PruneResult
 	list, err := c.ImageList(ctx, image.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", key+"="+value))})
@@ -52,7 +54,7 @@ func Prune(ctx context.Context, c Pruner, key, value string) (PruneResult, error
 
 func tagged(tags []string) bool {
 	for _, t := range tags {
-		if t != "<none>:<none>" {
+		if t != "<none>:<none>" && !IsTemporary(t) {
 			return true
 		}
 	}

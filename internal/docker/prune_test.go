@@ -46,6 +46,8 @@ func TestPrune(t *testing.T) {
 			{ID: "sha256:d-used", Labels: app},
 			{ID: "sha256:e-other", Labels: map[string]string{"org.nix-docker.name": "other"}},
 			{ID: "sha256:f-plain"},
+			// Left by a build killed between load and tag.
+			{ID: "sha256:g-leftover", Labels: app, RepoTags: []string{"localhost/nix-docker-load:0123-4567"}},
 		},
 		inUse: map[string]bool{"sha256:d-used": true},
 	}
@@ -53,7 +55,7 @@ func TestPrune(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"sha256:b-old", "sha256:c-old"}; !reflect.DeepEqual(res.Removed, want) {
+	if want := []string{"sha256:b-old", "sha256:c-old", "sha256:g-leftover"}; !reflect.DeepEqual(res.Removed, want) {
 		t.Errorf("Prune removed %v, want %v", res.Removed, want)
 	}
 	if len(res.Kept) != 1 || res.Kept[0].ID != "sha256:d-used" || res.Kept[0].Reason == "" {

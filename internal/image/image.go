@@ -8,9 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
-	"path"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -68,6 +65,8 @@ type Layer struct {
 	Paths  []string // store paths in the layer; empty for the extra layer
 	Base   bool     // a layer of the base image, reused by DiffID
 	Cached bool     // taken from the layer cache rather than tarred by this build
+
+	src *source // where the bytes come from, what is known of them; nil: File
 }
 
 // Image is a built image: its config and its layers, bottom to top.
@@ -107,37 +106,64 @@ func digestOf(b []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// cacheVersion changes whenever the bytes of a layer tar for the same input
-// change, so that stale cache entries are never used.
-const cacheVersion = "nix-docker layer v1"
-
-// DefaultCacheDir is the layer cache Build uses when given "".
-func DefaultCacheDir() (string, error) {
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("finding the cache directory: %w", err)
-	}
-	return filepath.Join(dir, "nix-docker", "layers"), nil
-}
-
-// Build writes (or reuses from cacheDir) one tar per layer and the config.
-// A store-path layer is cached under its store paths and Root (store paths
-// are immutable, so that is enough); the extra layer is cached under its
-// content. cacheDir "" means DefaultCacheDir.
+// Build hashes (or finds in the layer cache at cacheDir) one tar per
+// layer and writes the config. A store-path layer is cached under its
+// store paths and Root (store paths are immutable, so that is enough); the
+// extra layer under its content. The cache keeps what a layer's bytes hash
+// to, never the bytes: the returned layers make their tars again from the
+// store when they are read (Layer.Open). cacheDir "" means
+// DefaultCacheDir.
 func Build(spec Spec, cacheDir string) (*Image, error) {
-	if cacheDir == "" {
-		var err error
-		if cacheDir, err = DefaultCacheDir(); err != nil {
-			return nil, err
-		}
-	}
-	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating layer cache: %w", err)
+	c, err := openCache(cacheDir)
+	if err != nil {
+		return nil, err
 	}
 	root := spec.Root
 	if root == "" {
 		root = "/"
 	}
+	closure, err := checkSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	own, err := c.storeLayers(spec.Layers, root, closure)
+	if err != nil {
+		return nil, err
+	}
+	var base []Layer
+	for _, l := range spec.Base {
+		base = append(base, c.baseLayer(l))
+	}
+	img := &Image{Layers: append(base, own...)}
+	if len(spec.Extra) > 0 {
+		extra := append([]Entry(nil), spec.Extra...)
+		key, err := extraKey(extra)
+		if err != nil {
+			return nil, err
+		}
+		l, err := c.layer(key, root, storeRefs(extra), func(w io.Writer) error {
+			return writeEntries(w, extra, closure)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("writing the root filesystem layer: %w", err)
+		}
+		img.Layers = append(img.Layers, l)
+	}
+	if len(img.Layers) == 0 {
+		return nil, errors.New("an image needs at least one layer")
+	}
+	cfg, err := configJSON(spec, img.Layers)
+	if err != nil {
+		return nil, err
+	}
+	img.Config = cfg
+	c.bound(MaxRecords, MaxBytes)
+	return img, nil
+}
+
+// checkSpec returns the image's store paths, checking that each is in
+// one layer only and that base layers have digests.
+func checkSpec(spec Spec) (closureSet, error) {
 	closure := closureSet{}
 	for _, p := range spec.BasePaths {
 		closure[p] = true
@@ -158,12 +184,18 @@ func Build(spec Spec, cacheDir string) (*Image, error) {
 			closure[p] = true
 		}
 	}
-	img := &Image{Layers: make([]Layer, len(spec.Layers))}
-	errs := make([]error, len(spec.Layers))
-	// Layers are independent: tar them in parallel, a few at a time.
+	return closure, nil
+}
+
+// storeLayers returns the store-path layers, bottom to top: from the
+// cache, or hashed (in parallel, a few at a time: a tar is made and
+// hashed, not kept).
+func (c *cache) storeLayers(layers [][]string, root string, closure closureSet) ([]Layer, error) {
+	out := make([]Layer, len(layers))
+	errs := make([]error, len(layers))
 	sem := make(chan struct{}, runtime.NumCPU())
 	var wg sync.WaitGroup
-	for i, paths := range spec.Layers {
+	for i, paths := range layers {
 		sorted := append([]string(nil), paths...)
 		sort.Strings(sorted)
 		wg.Add(1)
@@ -172,7 +204,7 @@ func Build(spec Spec, cacheDir string) (*Image, error) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			key := cacheVersion + "\x00" + root + "\x00" + strings.Join(sorted, "\x00")
-			l, err := cachedLayer(cacheDir, key, func(w io.Writer) error {
+			l, err := c.layer(key, root, sorted, func(w io.Writer) error {
 				return writeStorePaths(w, root, sorted, closure)
 			})
 			if err != nil {
@@ -180,43 +212,11 @@ func Build(spec Spec, cacheDir string) (*Image, error) {
 				return
 			}
 			l.Paths = sorted
-			img.Layers[i] = l
+			out[i] = l
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	if len(spec.Base) > 0 {
-		base := make([]Layer, len(spec.Base))
-		for i, l := range spec.Base {
-			l.Base = true
-			base[i] = l
-		}
-		img.Layers = append(base, img.Layers...)
-	}
-	if len(spec.Extra) > 0 {
-		key, err := extraKey(spec.Extra)
-		if err != nil {
-			return nil, err
-		}
-		l, err := cachedLayer(cacheDir, key, func(w io.Writer) error {
-			return writeEntries(w, spec.Extra, closure)
-		})
-		if err != nil {
-			return nil, fmt.Errorf("writing the root filesystem layer: %w", err)
-		}
-		img.Layers = append(img.Layers, l)
-	}
-	if len(img.Layers) == 0 {
-		return nil, errors.New("an image needs at least one layer")
-	}
-	cfg, err := configJSON(spec, img.Layers)
-	if err != nil {
-		return nil, err
-	}
-	img.Config = cfg
-	return img, nil
+	return out, errors.Join(errs...)
 }
 
 // extraKey is the cache key of the extra layer: its entries, in sorted
@@ -231,63 +231,23 @@ func extraKey(entries []Entry) (string, error) {
 	return cacheVersion + "\x00extra\x00" + string(b), nil
 }
 
-// cacheRecord is what the cache keeps beside a layer tar.
-type cacheRecord struct {
-	DiffID string `json:"diffID"`
-	Size   int64  `json:"size"`
-}
-
-// cachedLayer returns the cached layer for key, or writes it with write,
-// hashing as it goes, and records it. Files appear by rename, so a crash or
-// a concurrent build never leaves a half-written entry under the key.
-func cachedLayer(dir, key string, write func(io.Writer) error) (Layer, error) {
-	sum := sha256.Sum256([]byte(key))
-	base := filepath.Join(dir, hex.EncodeToString(sum[:]))
-	tarFile, recFile := base+".tar", base+".json"
-	if b, err := os.ReadFile(recFile); err == nil {
-		var rec cacheRecord
-		if json.Unmarshal(b, &rec) == nil {
-			if st, err := os.Stat(tarFile); err == nil && st.Size() == rec.Size {
-				return Layer{DiffID: rec.DiffID, Size: rec.Size, File: tarFile, Cached: true}, nil
-			}
+// storeRefs are the store paths the entries' symlinks point into, sorted:
+// the root filesystem layer's record goes when one of them leaves the
+// store.
+func storeRefs(entries []Entry) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Target, StoreDir+"/")
+		if !ok {
+			continue
+		}
+		name, _, _ := strings.Cut(rest, "/")
+		if p := StoreDir + "/" + name; name != "" && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
 		}
 	}
-	tmp, err := os.CreateTemp(dir, "layer-*.tmp")
-	if err != nil {
-		return Layer{}, err
-	}
-	defer os.Remove(tmp.Name())
-	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(tmp, h)}
-	if err := write(cw); err != nil {
-		tmp.Close()
-		return Layer{}, err
-	}
-	if err := tmp.Close(); err != nil {
-		return Layer{}, err
-	}
-	rec := cacheRecord{DiffID: "sha256:" + hex.EncodeToString(h.Sum(nil)), Size: cw.n}
-	if err := os.Rename(tmp.Name(), tarFile); err != nil {
-		return Layer{}, err
-	}
-	b, _ := json.Marshal(rec)
-	recTmp := recFile + ".tmp" + path.Base(tmp.Name())
-	if err := os.WriteFile(recTmp, b, 0o644); err != nil {
-		return Layer{}, err
-	}
-	if err := os.Rename(recTmp, recFile); err != nil {
-		return Layer{}, err
-	}
-	return Layer{DiffID: rec.DiffID, Size: rec.Size, File: tarFile}, nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+	sort.Strings(out)
+	return out
 }

@@ -107,14 +107,24 @@ func readTar(t *testing.T, r io.Reader) []tarEntry {
 	}
 }
 
-func readTarFile(t *testing.T, name string) []tarEntry {
+// layerBytes makes the layer's tar again (Layer.Open) and reads it whole.
+func layerBytes(t *testing.T, l Layer) []byte {
 	t.Helper()
-	f, err := os.Open(name)
+	rc, err := l.Open()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	return readTar(t, f)
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func readLayer(t *testing.T, l Layer) []tarEntry {
+	t.Helper()
+	return readTar(t, bytes.NewReader(layerBytes(t, l)))
 }
 
 func TestBuildDeterministic(t *testing.T) {
@@ -131,9 +141,7 @@ func TestBuildDeterministic(t *testing.T) {
 		t.Errorf("Build twice: IDs %s and %s, want equal", a.ID(), b.ID())
 	}
 	for i := range a.Layers {
-		x, _ := os.ReadFile(a.Layers[i].File)
-		y, _ := os.ReadFile(b.Layers[i].File)
-		if !bytes.Equal(x, y) {
+		if !bytes.Equal(layerBytes(t, a.Layers[i]), layerBytes(t, b.Layers[i])) {
 			t.Errorf("layer %d differs between two builds", i)
 		}
 	}
@@ -227,7 +235,7 @@ func TestLayerContent(t *testing.T) {
 		}},
 	}
 	for _, c := range cases {
-		got := readTarFile(t, img.Layers[c.layer].File)
+		got := readLayer(t, img.Layers[c.layer])
 		if len(got) != len(c.want) {
 			var names []string
 			for _, e := range got {
@@ -252,7 +260,7 @@ func TestLayerContent(t *testing.T) {
 			}
 		}
 	}
-	if got := readTarFile(t, img.Layers[1].File)[4].data; got != "#!/bin/sh\necho hello\n" {
+	if got := readLayer(t, img.Layers[1])[4].data; got != "#!/bin/sh\necho hello\n" {
 		t.Errorf("bin/app content = %q", got)
 	}
 }
@@ -400,8 +408,7 @@ func TestWriteArchive(t *testing.T) {
 				}
 				if data, ok := files[l]; ok {
 					tars++
-					disk, _ := os.ReadFile(img.Layers[i].File)
-					if data != string(disk) {
+					if data != string(layerBytes(t, img.Layers[i])) {
 						t.Errorf("archive %s differs from the layer tar", l)
 					}
 				}
@@ -425,7 +432,7 @@ func TestStorePathSymlink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := readTarFile(t, img.Layers[2].File)
+	got := readLayer(t, img.Layers[2])
 	if len(got) != 3 || got[2].hdr.Name != link[1:] || got[2].hdr.Typeflag != tar.TypeSymlink || got[2].hdr.Linkname != appPath+"/bin" {
 		t.Errorf("layer of a symlink store path = %+v, want nix/, nix/store/ and the symlink itself", got)
 	}

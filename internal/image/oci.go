@@ -41,8 +41,8 @@ type ociIndex struct {
 }
 
 // WriteOCI writes the image as an OCI image layout in dir (created when
-// missing): blobs/sha256/ holds the uncompressed layer tars (hard-linked
-// from the layer cache when it can), the config and the manifest;
+// missing): blobs/sha256/ holds the uncompressed layer tars (made from
+// the store), the config and the manifest;
 // index.json lists the image under refName ("" for none). Blobs already in
 // dir are kept, and index.json is rewritten to hold only this image.
 func (img *Image) WriteOCI(dir, refName string) error {
@@ -52,10 +52,7 @@ func (img *Image) WriteOCI(dir, refName string) error {
 	}
 	m := ociManifest{SchemaVersion: 2, MediaType: ociManifestType, Layers: []ociDescriptor{}}
 	for _, l := range img.Layers {
-		if l.File == "" {
-			return fmt.Errorf("layer %s of the base image is not available here (only the engine holds it)", l.DiffID)
-		}
-		if err := linkBlob(blobs, l.DiffID, l.File); err != nil {
+		if err := layerBlob(blobs, l); err != nil {
 			return fmt.Errorf("writing layer %s: %w", l.DiffID, err)
 		}
 		m.Layers = append(m.Layers, ociDescriptor{MediaType: ociLayerType, Digest: l.DiffID, Size: l.Size})
@@ -94,22 +91,19 @@ func writeBlob(blobs, mediaType string, data []byte) (ociDescriptor, error) {
 	return ociDescriptor{MediaType: mediaType, Digest: d, Size: int64(len(data))}, nil
 }
 
-// linkBlob puts the file src in blobs under its digest: a hard link when
-// the layout is on the cache's filesystem, a copy otherwise.
-func linkBlob(blobs, digest, src string) error {
-	dst := filepath.Join(blobs, strings.TrimPrefix(digest, "sha256:"))
+// layerBlob puts the layer's tar in blobs under its digest, unless it is
+// there.
+func layerBlob(blobs string, l Layer) error {
+	dst := filepath.Join(blobs, strings.TrimPrefix(l.DiffID, "sha256:"))
 	if _, err := os.Stat(dst); err == nil {
 		return nil
 	}
-	if err := os.Link(src, dst); err == nil {
-		return nil
-	}
-	in, err := os.Open(src)
+	rc, err := l.Open()
 	if err != nil {
 		return err
 	}
-	defer in.Close()
-	return writeAtomic(dst, in)
+	defer rc.Close()
+	return writeAtomic(dst, rc)
 }
 
 func writeFileAtomic(name string, data []byte) error {

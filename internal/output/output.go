@@ -35,6 +35,7 @@ type Report struct {
 
 	LayersSent    int   // layer tars sent or written
 	LayersSkipped int   // layers left out because the destination held them
+	LayersMounted int   // layers a registry took from another of its repositories
 	BytesSent     int64 // bytes sent or written
 	// Fallback says in words what the output fell back to; "" when it
 	// took its first way.

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/nix-docker/nix-docker/internal/docker"
 	"github.com/nix-docker/nix-docker/internal/image"
@@ -60,13 +63,14 @@ func (r *run) fetchBase(ctx context.Context, withFiles bool) (baseImage, error) 
 		}
 		return out, nil
 	}
-	saved, cached := docker.CachedLayers(b, r.cache)
+	saved, cached := docker.CachedLayers(b, r.bases)
 	if !cached || !hasLabel {
 		r.logf("reading the layers of %s from the engine", r.opts.From)
-		if saved, err = docker.SaveLayers(ctx, r.engine, b.ID, r.cache); err != nil {
+		if saved, err = docker.SaveLayers(ctx, r.engine, b.ID, r.bases); err != nil {
 			return baseImage{}, err
 		}
 	}
+	boundBases(r.bases, saved)
 	byID := map[string]docker.SavedLayer{}
 	seen := map[string]bool{}
 	for _, l := range saved {
@@ -90,4 +94,42 @@ func (r *run) fetchBase(ctx context.Context, withFiles bool) (baseImage, error) 
 	}
 	sort.Strings(out.Paths)
 	return out, nil
+}
+
+// MaxBaseBytes bounds the saved layers of --from bases: past it, the tars
+// used longest ago go (a later build saves them again from the engine).
+const MaxBaseBytes = 4 << 30
+
+// boundBases marks the layers in use as used now and removes the tars
+// used longest ago past MaxBaseBytes, never one in use.
+func boundBases(dir string, inUse []docker.SavedLayer) {
+	now := time.Now()
+	keep := map[string]bool{}
+	for _, l := range inUse {
+		keep[l.File] = true
+		os.Chtimes(l.File, now, now)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	type file struct {
+		name string
+		used time.Time
+		size int64
+	}
+	var files []file
+	for _, e := range ents {
+		if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
+			files = append(files, file{filepath.Join(dir, e.Name()), info.ModTime(), info.Size()})
+		}
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].used.After(files[j].used) })
+	var total int64
+	for _, f := range files {
+		total += f.size
+		if total > MaxBaseBytes && !keep[f.name] {
+			os.Remove(f.name)
+		}
+	}
 }

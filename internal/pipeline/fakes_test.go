@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -206,7 +205,11 @@ func (e *fakeEngine) ImageSave(_ context.Context, refs []string, _ ...client.Ima
 
 func (e *fakeEngine) ImageLoad(_ context.Context, r io.Reader, _ ...client.ImageLoadOption) (image.LoadResponse, error) {
 	e.loads++
-	var manifest []struct{ Config string }
+	var manifest []struct {
+		Config   string
+		RepoTags []string
+	}
+	configs := map[string][]byte{}
 	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
@@ -216,19 +219,43 @@ func (e *fakeEngine) ImageLoad(_ context.Context, r io.Reader, _ ...client.Image
 		if err != nil {
 			return image.LoadResponse{}, err
 		}
-		if h.Name == "manifest.json" {
+		switch {
+		case h.Name == "manifest.json":
 			if err := json.NewDecoder(tr).Decode(&manifest); err != nil {
 				return image.LoadResponse{}, err
 			}
+		case strings.HasSuffix(h.Name, ".json"):
+			configs[h.Name], _ = io.ReadAll(tr)
 		}
 	}
 	if e.failLoad || len(manifest) != 1 {
 		return image.LoadResponse{}, errors.New("the engine refused the archive")
 	}
+	var cfg struct {
+		RootFS struct {
+			DiffIDs []string `json:"diff_ids"`
+		} `json:"rootfs"`
+	}
+	if err := json.Unmarshal(configs[manifest[0].Config], &cfg); err != nil {
+		return image.LoadResponse{}, err
+	}
 	id := "sha256:" + strings.TrimSuffix(manifest[0].Config, ".json")
-	e.images[id] = fmt.Sprintf(`{"Id":%q,"RootFS":{"Type":"layers"}}`, id)
+	b, _ := json.Marshal(map[string]any{"Id": id, "RootFS": map[string]any{"Type": "layers", "Layers": cfg.RootFS.DiffIDs}})
+	e.images[id] = string(b)
+	for _, t := range manifest[0].RepoTags {
+		e.images[t] = string(b)
+	}
 	answer, _ := json.Marshal(map[string]string{"stream": "Loaded image ID: " + id + "\n"})
 	return image.LoadResponse{Body: io.NopCloser(bytes.NewReader(answer)), JSON: true}, nil
+}
+
+// ImageRemove takes a name off (the engine output's temporary one).
+func (e *fakeEngine) ImageRemove(_ context.Context, ref string, _ image.RemoveOptions) ([]image.DeleteResponse, error) {
+	if _, ok := e.images[ref]; !ok {
+		return nil, cerrdefs.ErrNotFound.WithMessage("No such image: " + ref)
+	}
+	delete(e.images, ref)
+	return []image.DeleteResponse{{Untagged: ref}}, nil
 }
 
 func (e *fakeEngine) ImageTag(_ context.Context, source, target string) error {

@@ -96,11 +96,13 @@ type run struct {
 	engine Engine
 	root   string
 	parser *schema.Parser
-	cache  string
+	cache  string // the layer cache's records
+	bases  string // the tars of --from bases' layers, saved from the engine
 }
 
 func newRun(opts Options, deps Deps) *run {
 	r := &run{opts: opts, nix: deps.Nix, engine: deps.Engine, root: deps.StoreRoot, parser: schema.NewParser(), cache: cacheDir()}
+	r.bases = baseCacheDir(r.cache)
 	if r.nix == nil {
 		r.nix = &nixbuild.Nix{Include: opts.Include, Log: opts.Log}
 	}
@@ -166,11 +168,19 @@ func (r *run) build(ctx context.Context, outs []output.Output) (*Result, error) 
 	return &Result{ImageID: img.ID(), Reports: reports}, nil
 }
 
-// cacheDir is where layer tars are kept between builds, the base image's
-// among them.
+// cacheDir is the layer cache: what builds learnt of each layer (its
+// digests and sizes), never its bytes.
 func cacheDir() string {
 	if d, err := image.DefaultCacheDir(); err == nil {
 		return d
 	}
-	return filepath.Join(os.TempDir(), "nix-docker-layers")
+	return filepath.Join(os.TempDir(), "nix-docker-layer-records")
+}
+
+// baseCacheDir is where the layers of --from bases are kept once saved
+// from the engine, beside the layer cache: nix-docker did not make them
+// and cannot make them again, so they are files (bounded by
+// MaxBaseBytes, removed by prune).
+func baseCacheDir(cache string) string {
+	return filepath.Join(filepath.Dir(cache), "base-layers")
 }

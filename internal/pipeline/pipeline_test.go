@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/nix-docker/nix-docker/internal/contract"
+	"github.com/nix-docker/nix-docker/internal/docker"
 	"github.com/nix-docker/nix-docker/internal/nixbuild"
 	"github.com/nix-docker/nix-docker/internal/output"
 )
@@ -32,6 +33,10 @@ service "app" {
 
 // setup writes app.hcl into a temp dir (and gives the layer cache one of
 // its own) and returns its options and a fake Nix.
+// classic is the engine the fake engine plays: Docker's classic store,
+// which takes a partial archive.
+var classic = docker.Engine{Product: "Docker", Store: docker.StoreClassic, Local: true, Host: "unix:///fake.sock"}
+
 func setup(t *testing.T, src string) (Options, *fakeNix) {
 	t.Helper()
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
@@ -179,7 +184,7 @@ func TestBuildFailure(t *testing.T) {
 			}
 			f, outs := fileOutputs(t)
 			// The engine last: the files are delivered when it fails.
-			outs = append(outs, output.NewEngine(engine, opts.Tag, nil))
+			outs = append(outs, output.NewEngine(engine, classic, opts.Tag, nil, false))
 			res, err := Build(context.Background(), opts, Deps{Nix: nix, Engine: engine, StoreRoot: nix.root}, outs)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("Build = %v, %v; want an error saying %q", res, err, c.want)
@@ -229,7 +234,7 @@ func TestFrom(t *testing.T) {
 				if c.files {
 					_, outs = fileOutputs(t)
 				}
-				outs = append(outs, output.NewEngine(engine, opts.Tag, []string{opts.From}))
+				outs = append(outs, output.NewEngine(engine, classic, opts.Tag, []string{opts.From}, false))
 				if _, err := Build(context.Background(), opts, Deps{Nix: nix, Engine: engine, StoreRoot: nix.root}, outs); err != nil {
 					t.Fatal(err)
 				}
@@ -238,7 +243,7 @@ func TestFrom(t *testing.T) {
 				t.Errorf("%d image saves over %d builds, want %d", engine.saves, c.runs, c.saves)
 			}
 			for _, ref := range engine.inspects {
-				if ref != "base" && ref != opts.Tag && !strings.HasPrefix(ref, "sha256:") {
+				if ref != "base" && ref != opts.Tag && !strings.HasPrefix(ref, "sha256:") && !docker.IsTemporary(ref) {
 					t.Errorf("inspected %q, which the build does not need", ref)
 				}
 			}

@@ -195,6 +195,7 @@ func (l *loader) checkSpec() {
 	var svc *runspec.ServiceError
 	switch {
 	case err == nil:
+		l.warnStopChain()
 	case errors.As(err, &cycle):
 		at := make([]string, len(cycle.Cycle))
 		for i, name := range cycle.Cycle {
@@ -209,6 +210,23 @@ func (l *loader) checkSpec() {
 	if len(l.proj.Services) == 0 {
 		l.errorf(l.missing, "No services", "The image runs no service: declare a service block or use a module.")
 	}
+}
+
+// warnStopChain warns when stopping the container, which the init does
+// along the dependency graph, can take longer than the engine waits
+// before it KILLs everything (docker stop's default 10 s).
+func (l *loader) warnStopChain() {
+	chain, secs := l.proj.Spec().StopChain()
+	if secs <= runspec.DockerStopTimeout {
+		return
+	}
+	l.diags = append(l.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagWarning,
+		Summary:  "Stop may outlast docker stop",
+		Detail: fmt.Sprintf("Stopping %s one after another may take up to %d s (their stopwaitsecs), but docker stop KILLs the container after %d s by default: lower stopwaitsecs, or run the container with --stop-timeout %d.",
+			strings.Join(chain, ", then "), secs, runspec.DockerStopTimeout, secs+1),
+		Subject: l.decls[decl{"service", chain[0]}].Ptr(),
+	})
 }
 
 // finish sorts what the order of declaration should not decide.

@@ -159,3 +159,78 @@ func TestSecretWarning(t *testing.T) {
 		t.Errorf("warning = %q at line %d: %s", w.Summary, w.Subject.Start.Line, w.Detail)
 	}
 }
+
+// TestRestartOptions: the init's restart options reach the runspec.
+func TestRestartOptions(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "app.hcl")
+	os.WriteFile(file, []byte(`service "x" {
+  command               = "/bin/true"
+  leavechildren         = true
+  restartsec            = 0.5
+  startlimitburst       = 3
+  startlimitintervalsec = 20
+  maxbackoffsecs        = 30
+}
+`), 0o644)
+	p, diags := project.Load(schema.NewParser(), file)
+	if diags.HasErrors() || p == nil {
+		t.Fatalf("Load: %s", diags.Error())
+	}
+	s := p.Spec().Services[0]
+	if !s.LeaveChildren || s.RestartSec == nil || *s.RestartSec != 0.5 || s.StartLimitBurst == nil || *s.StartLimitBurst != 3 ||
+		s.StartLimitIntervalSec == nil || *s.StartLimitIntervalSec != 20 || s.MaxBackoffSecs == nil || *s.MaxBackoffSecs != 30 {
+		t.Errorf("service = %+v", s)
+	}
+}
+
+// TestStopChainWarning: services whose stopwaitsecs add up, along the
+// stop order, past docker stop's 10 s give a warning naming the chain;
+// independent services, stopped at once, do not add up.
+func TestStopChainWarning(t *testing.T) {
+	for _, c := range []struct {
+		name, hcl string
+		warn      string
+	}{
+		{"chain", `service "db" {
+  command      = "/bin/db"
+  stopwaitsecs = 6
+}
+service "app" {
+  command      = "/bin/app"
+  stopwaitsecs = 6
+  after        = ["db"]
+}
+`, "Stopping app, then db one after another may take up to 12 s"},
+		{"parallel", `service "a" {
+  command      = "/bin/a"
+  stopwaitsecs = 6
+}
+service "b" {
+  command      = "/bin/b"
+  stopwaitsecs = 6
+}
+`, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "app.hcl")
+			os.WriteFile(file, []byte(c.hcl), 0o644)
+			p, diags := project.Load(schema.NewParser(), file)
+			if diags.HasErrors() || p == nil {
+				t.Fatalf("Load: %s", diags.Error())
+			}
+			if c.warn == "" {
+				if len(p.Warnings) != 0 {
+					t.Errorf("warnings = %v, want none", p.Warnings)
+				}
+				return
+			}
+			if len(p.Warnings) != 1 || p.Warnings[0].Summary != "Stop may outlast docker stop" || !strings.Contains(p.Warnings[0].Detail, c.warn) {
+				t.Fatalf("warnings = %v, want one containing %q", p.Warnings, c.warn)
+			}
+			if p.Warnings[0].Subject == nil || p.Warnings[0].Subject.Start.Line != 5 {
+				t.Errorf("warning at %v, want line 5 (service app)", p.Warnings[0].Subject)
+			}
+		})
+	}
+}

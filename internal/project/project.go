@@ -135,10 +135,9 @@ func (p *Project) HasRefs(s string) bool {
 func (p *Project) Spec() *runspec.Spec {
 	sp := &runspec.Spec{Version: runspec.Version, Users: p.Users, Groups: p.Groups, Directories: p.Directories}
 	for _, s := range p.Services {
-		svc := s.Service
-		svc.ApplyDefaults()
-		sp.Services = append(sp.Services, svc)
+		sp.Services = append(sp.Services, s.Service)
 	}
+	sp.ApplyDefaults()
 	return sp
 }
 

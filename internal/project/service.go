@@ -1,6 +1,7 @@
 package project
 
 import (
+	"fmt"
 	"path"
 	"slices"
 	"strconv"
@@ -47,6 +48,28 @@ var serviceAttrs = map[string]func(d *serviceDecoder, a *hcl.Attribute){
 	"killasgroup":  boolAttr(func(s *runspec.Service, b bool) { s.KillAsGroup = &b }),
 	"oneshot":      boolAttr(func(s *runspec.Service, b bool) { s.OneShot = b }),
 	"critical":     boolAttr(func(s *runspec.Service, b bool) { s.Critical = b }),
+	// What the init does between restarts (docs/init.md), with systemd's
+	// names: KillMode=process, RestartSec, StartLimitBurst,
+	// StartLimitIntervalSec; and the cap of supervisord's backoff.
+	"leavechildren":         boolAttr(func(s *runspec.Service, b bool) { s.LeaveChildren = b }),
+	"restartsec":            (*serviceDecoder).restartsec,
+	"startlimitburst":       intAttr(1, 1000, func(s *runspec.Service, n int) { s.StartLimitBurst = &n }),
+	"startlimitintervalsec": intAttr(1, 86400, func(s *runspec.Service, n int) { s.StartLimitIntervalSec = &n }),
+	"maxbackoffsecs":        intAttr(1, 86400, func(s *runspec.Service, n int) { s.MaxBackoffSecs = &n }),
+}
+
+// restartsec is a number of seconds, fractions allowed.
+func (d *serviceDecoder) restartsec(a *hcl.Attribute) {
+	v, ok := d.l.typed(d.sc, a.Expr, cty.Number, fmt.Sprintf("attribute %q", a.Name))
+	if !ok {
+		return
+	}
+	f, _ := v.AsBigFloat().Float64()
+	if f < runspec.MinRestartSec || f > 86400 {
+		d.l.errorf(a.Expr.Range(), "Value out of range", "restartsec is a number of seconds from %g to 86400, not %g.", runspec.MinRestartSec, f)
+		return
+	}
+	d.svc.RestartSec = &f
 }
 
 func intAttr(min, max int64, set func(*runspec.Service, int)) func(*serviceDecoder, *hcl.Attribute) {

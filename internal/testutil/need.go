@@ -49,6 +49,15 @@ func NeedDocker(t testing.TB) {
 	}
 }
 
+// NeedRegistry skips (or, in CI, fails) the test when Debian's
+// docker-registry (the CNCF distribution registry) is not installed.
+func NeedRegistry(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("docker-registry"); err != nil {
+		missing(t, "docker-registry (the distribution registry) is not installed")
+	}
+}
+
 // RepoRoot returns the repository's root directory.
 func RepoRoot(t testing.TB) string {
 	t.Helper()

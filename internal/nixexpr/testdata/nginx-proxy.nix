@@ -135,7 +135,7 @@ nobody:x:65534:65534::/var/empty:/sbin/nologin
         0
       ],
       \"stopsignal\": \"TERM\",
-      \"stopwaitsecs\": 10,
+      \"stopwaitsecs\": 4,
       \"stopasgroup\": true,
       \"killasgroup\": true
     },
@@ -156,7 +156,7 @@ nobody:x:65534:65534::/var/empty:/sbin/nologin
         0
       ],
       \"stopsignal\": \"TERM\",
-      \"stopwaitsecs\": 10,
+      \"stopwaitsecs\": 4,
       \"stopasgroup\": true,
       \"killasgroup\": true
     }

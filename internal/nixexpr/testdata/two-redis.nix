@@ -102,7 +102,7 @@ nobody:x:65534:65534::/var/empty:/sbin/nologin
         0
       ],
       \"stopsignal\": \"TERM\",
-      \"stopwaitsecs\": 10,
+      \"stopwaitsecs\": 9,
       \"stopasgroup\": true,
       \"killasgroup\": true
     },
@@ -121,7 +121,7 @@ nobody:x:65534:65534::/var/empty:/sbin/nologin
         0
       ],
       \"stopsignal\": \"TERM\",
-      \"stopwaitsecs\": 10,
+      \"stopwaitsecs\": 9,
       \"stopasgroup\": true,
       \"killasgroup\": true
     }
