@@ -2,6 +2,7 @@ package nixexpr
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -14,9 +15,13 @@ import (
 
 // Options are the host facts the expression needs.
 type Options struct {
-	// InitPath is the absolute host path of the static init binary; the
-	// expression adds it to the store.
+	// InitPath, when set, is the absolute host path of a prebuilt static
+	// init binary (--init); the expression adds it to the store as it is.
 	InitPath string
+	// InitSource is the host directory holding the init's source (package
+	// initsrc writes it). Without InitPath, Nix builds the init from it
+	// with pkgs.go.
+	InitSource string
 	// Source names the app file. It never reaches the expression (a file
 	// name may hold anything, a newline included); it is kept for
 	// callers' messages.
@@ -28,6 +33,9 @@ type Options struct {
 // generated files), and the system derivation, whose store path holds
 // the contract.* layout.
 func Render(p *project.Project, opts Options) ([]byte, error) {
+	if opts.InitPath == "" && opts.InitSource == "" {
+		return nil, errors.New("no init: neither a binary nor its source")
+	}
 	r := &renderer{p: p, paths: map[string]string{}, exclude: map[string][]string{}}
 	for _, ref := range p.Refs() {
 		if ref.Kind == project.PathRef {
@@ -46,11 +54,42 @@ func Render(p *project.Project, opts Options) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// initBinding binds `init` to the init binary in the store. It is the one
-// place the expression gets the init from.
-func initBinding(initPath string) string {
-	return fmt.Sprintf("  init = builtins.path { path = %s; name = \"nix-docker-init\"; };\n", quote(initPath))
+// initBinding binds `init` to the init binary in the store: a prebuilt
+// binary (--init) as it is, or, by default, built by Nix from the source
+// nix-docker carries. It is the one place the expression gets the init
+// from.
+func initBinding(opts Options) string {
+	if opts.InitPath != "" {
+		return fmt.Sprintf("  init = builtins.path { path = %s; name = \"nix-docker-init\"; };\n", quote(opts.InitPath))
+	}
+	return strings.Replace(initFromSource, "@src@", quote(opts.InitSource), 1)
 }
+
+// initFromSource is the init's derivation, @src@ being the quoted source
+// directory. It follows nixpkgs' buildGoModule (vendorHash = null): the
+// module proxy and the checksum database off, no toolchain download,
+// -trimpath, an empty build ID, and the Go toolchain a disallowed
+// reference; static (no cgo). runCommand runs the script with bash in
+// nixpkgs, with sh elsewhere: it is POSIX. $out is the binary itself.
+const initFromSource = `  # The init (PID 1, and the builder of the files below), built by Nix from the
+  # source nix-docker carries: static, offline, the Go toolchain not in its closure.
+  init = pkgs.runCommand "nix-docker-init" {
+    src = builtins.path { path = @src@; name = "nix-docker-init-src"; };
+    CGO_ENABLED = "0";
+    GO111MODULE = "on";
+    GOENV = "off";
+    GOFLAGS = "-mod=readonly";
+    GOPROXY = "off";
+    GOSUMDB = "off";
+    GOTOOLCHAIN = "local";
+    GOWORK = "off";
+    disallowedReferences = [ pkgs.go ];
+  } ''
+    export HOME="$TMPDIR" GOCACHE="$TMPDIR/go-cache" GOPATH="$TMPDIR/go"
+    cd "$src"
+    ${pkgs.go}/bin/go build -trimpath -buildvcs=false -ldflags="-s -w -buildid=" -o "$out" ./init
+  '';
+`
 
 // writeHeader writes the comment, the package set argument and the
 // bindings every derivation uses: the init and writeFile.
@@ -64,8 +103,8 @@ func writeHeader(b *bytes.Buffer, p *project.Project, opts Options) {
 	default:
 		fmt.Fprintf(b, "# The package set is pinned in the HCL file.\n{ pkgs ? import (builtins.fetchTarball { url = %s; sha256 = %s; }) { } }:\n\nlet\n", quote(pin.URL), quote(pin.SHA256))
 	}
-	b.WriteString(initBinding(opts.InitPath))
-	b.WriteString("\n  # A file in the store, written by the init binary (no shell, no nixpkgs needed);\n")
+	b.WriteString(initBinding(opts))
+	b.WriteString("\n  # A file in the store, written by the init binary (no shell);\n")
 	b.WriteString("  # a non-empty check command runs at build time, $out being the file.\n")
 	fmt.Fprintf(b, "  writeFile = key: name: entry: %s: text: derivation {\n", contract.CheckVar)
 	fmt.Fprintf(b, "    inherit name text %s;\n", contract.CheckVar)
