@@ -27,6 +27,8 @@ type File struct {
 	Groups      []*Group
 	Directories []*Directory
 	Files       []*FileBlock
+	// Locals are the locals blocks' values, in source order.
+	Locals []*Local
 	// Options are declared by module files only.
 	Options []*Option
 	// Nixpkgs pins the package set; app files only.
@@ -44,6 +46,7 @@ func fileSchemaFor(kind Kind) *hcl.BodySchema {
 		{Type: "group", LabelNames: []string{"name"}},
 		{Type: "directory", LabelNames: []string{"name"}},
 		{Type: "file", LabelNames: []string{"name"}},
+		{Type: "locals"},
 	}}
 	if kind == ModuleFile {
 		s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: "option", LabelNames: []string{"name"}})
@@ -72,6 +75,10 @@ func Decode(body hcl.Body, filename string, kind Kind) (*File, hcl.Diagnostics) 
 	seen := map[string]hcl.Range{}
 	for _, b := range top.Blocks {
 		var d hcl.Diagnostics
+		if b.Type == "locals" {
+			diags = append(diags, out.addLocals(b, seen)...)
+			continue
+		}
 		switch b.Type {
 		case "image", "nixpkgs":
 			if prev, dup := seen[b.Type]; dup {

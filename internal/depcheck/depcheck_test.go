@@ -53,8 +53,9 @@ func TestDeps(t *testing.T) {
 		{"internal/docker", only()},
 		{"internal/image", only("internal/runspec")},
 		{"internal/output", only("internal/image", "internal/docker", "internal/runspec")},
-		{"internal/project", only("schema", "modules", "internal/runspec", "internal/contract")},
-		{"internal/nixexpr", only("internal/project", "internal/contract", "schema", "modules", "internal/runspec")},
+		{"internal/npm", std},
+		{"internal/project", only("schema", "modules", "internal/runspec", "internal/contract", "internal/npm")},
+		{"internal/nixexpr", only("internal/project", "internal/contract", "schema", "modules", "internal/runspec", "internal/npm")},
 		{"internal/deploy", only()}, // builds by running nix-docker, so it needs none of the stages
 		{"internal/version", std},
 	}

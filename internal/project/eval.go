@@ -26,6 +26,7 @@ type scope struct {
 	dir      string    // directory for path(); "" in built-in modules
 	options  cty.Value
 	files    map[string]cty.Value // file label -> placeholder
+	locals   map[string]cty.Value // local values of this file, as evaluated so far
 	services map[string]bool      // service labels declared in this file
 	value    cty.Value            // an option's value, in its validation blocks
 }
@@ -47,6 +48,9 @@ func (l *loader) evalContext(sc *scope, expr hcl.Expression) (*hcl.EvalContext, 
 	}
 	if sc.value != cty.NilVal {
 		vars["value"] = sc.value
+	}
+	if sc.locals != nil {
+		vars["local"] = cty.ObjectVal(sc.locals)
 	}
 	return &hcl.EvalContext{
 		Variables: vars,
@@ -147,8 +151,9 @@ func (l *loader) pathFunc(sc *scope) function.Function {
 // Terraform's: strings, collections, numbers, regular expressions, can/try.
 func (l *loader) functions(sc *scope) map[string]function.Function {
 	return map[string]function.Function{
-		"path": l.pathFunc(sc),
-		"nix":  l.nixFunc(),
+		"path":        l.pathFunc(sc),
+		"nix":         l.nixFunc(),
+		"npm_package": l.npmPackageFunc(),
 
 		"can": tryfunc.CanFunc,
 		"try": tryfunc.TryFunc,
@@ -199,26 +204,6 @@ func (l *loader) functions(sc *scope) map[string]function.Function {
 		"tolist":     stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
 		"tomap":      stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
 	}
-}
-
-// nixFunc is the raw Nix escape hatch: nix("pkgs.php.withExtensions (e: [ e.all.pdo ])")
-// stands for the store path of that expression, evaluated with `pkgs` in
-// scope.
-func (l *loader) nixFunc() function.Function {
-	return function.New(&function.Spec{
-		Params: []function.Parameter{{Name: "expression", Type: cty.String}},
-		Type:   function.StaticReturnType(cty.String),
-		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			expr := strings.TrimSpace(args[0].AsString())
-			if expr == "" {
-				return cty.NilVal, fmt.Errorf("nix() needs a Nix expression, such as \"pkgs.hello\"")
-			}
-			if strings.ContainsRune(expr, 0) || strings.Contains(expr, markOpen) {
-				return cty.NilVal, fmt.Errorf("nix() takes a literal Nix expression; it cannot hold NUL bytes or other references")
-			}
-			return cty.StringVal(l.proj.placeholder(Ref{Kind: NixRef, Expr: expr})), nil
-		},
-	})
 }
 
 func (l *loader) eval(sc *scope, expr hcl.Expression) (cty.Value, bool) {

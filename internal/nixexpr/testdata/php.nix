@@ -156,6 +156,11 @@ error_log = /proc/self/fd/2
 
 ";
   };
+
+  # Nix expressions of the HCL files (nix()).
+  nix = {
+    "1" = (pkgs.php.withExtensions ({ enabled, all }: enabled ++ [  ]));
+  };
 in
 derivation {
   name = "nix-docker-system";
