@@ -24,6 +24,12 @@ export npm_config_offline=true npm_config_progress=false npm_config_fund=false \
   npm_config_audit=false npm_config_update_notifier=false \
   npm_config_script_shell="$busybox/bin/sh" npm_config_cache="$TMPDIR/npm-cache"
 
+# Stock Nix gives the sandbox a /bin/sh, Debian's nix-bin does not: Node.js'
+# child_process (which install scripts use) gets busybox's sh instead.
+if [ ! -e /bin/sh ]; then
+  export NIX_SANDBOX_SH="$busybox/bin/sh" NODE_OPTIONS="--require $shellShim"
+fi
+
 mkdir "$TMPDIR/source"
 cd "$TMPDIR/source"
 

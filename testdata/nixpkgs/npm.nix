@@ -96,6 +96,7 @@ let
       builder = sh;
       args = [ "sh" "-e" ./node-modules.sh ];
       checkScript = ./node-modules-check.js;
+      shellShim = ./node-sandbox-shell.js;
     });
 
 in
