@@ -16,6 +16,7 @@ const usage = `usage:
   nix-docker -b -t NAME[:TAG] [flags] FILE   build an image and load it into the Docker engine
   nix-docker check FILE                       validate FILE and print the plan
   nix-docker nix FILE                         print the generated Nix expression
+  nix-docker shell [--run CMD] FILE           a shell (nix-shell) with the packages FILE's services use
   nix-docker prune NAME                       remove NAME's old, untagged images
   nix-docker options [MODULE]                 list the built-in modules' options
   nix-docker fmt [-check] [FILE|-]            format HCL files (default: *.hcl here)
@@ -31,6 +32,7 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"nix":     runNix,
 	"options": runOptions,
 	"prune":   runPrune,
+	"shell":   runShell,
 	"version": runVersion,
 }
 
