@@ -136,7 +136,7 @@ func (r *renderer) shellHook() (string, error) {
 }
 
 // shellWord renders s as one single-quoted shell word inside a Nix
-// string: literal parts with ' written as '\”, references as Nix
+// string: literal parts with each quote written as quote-backslash-quote-quote, references as Nix
 // interpolations (store paths hold no quotes).
 func (r *renderer) shellWord(s string) (string, error) {
 	var b strings.Builder
