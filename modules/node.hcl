@@ -6,12 +6,12 @@
 # out; NODE_ENV is production. A lockfile entry without a resolved URL comes
 # from the registry option, else the registry .npmrc in src names, else
 # https://registry.npmjs.org. docs/node.md says more.
-# NixOS counterpart: none for running an app; nixpkgs packages Node.js apps with
-# importNpmLock or buildNpmPackage, as here.
+# NixOS counterpart: none (NixOS runs an app as a systemd service of your own;
+# nixpkgs packages Node.js apps with importNpmLock or buildNpmPackage, as here).
 
 option "src" {
   type        = string
-  description = "The npm project, given with path(), such as path(\"app\"): a directory beside the HCL file holding package.json and package-lock.json. Its files (without node_modules) are the app's own store path."
+  description = "The npm project, given with path(), such as path(\"app\"): a directory beside the HCL file holding package.json and package-lock.json. Its files (without node_modules) are the app's own store path. nixpkgs: `importNpmLock.buildNodeModules { npmRoot = src; }`; NixOS has no such option."
   validation {
     condition     = npm_package(value).problem == ""
     error_message = "src cannot be built from its lockfile:\n${npm_package(value).problem}"
@@ -21,7 +21,7 @@ option "src" {
 option "start" {
   type        = string
   default     = ""
-  description = "The command line the service runs, in the app's directory, with node_modules/.bin and Node.js on PATH. Empty: what `npm start` runs (package.json's scripts.start, after scripts.prestart; else `node MAIN`; else `node server.js`). A line with shell syntax ($VAR, &&, |, ...) runs through busybox sh."
+  description = "The command line the service runs, in the app's directory, with node_modules/.bin and Node.js on PATH. Empty: what `npm start` runs (package.json's scripts.start, after scripts.prestart; else `node MAIN`; else `node server.js`). A line with shell syntax ($VAR, &&, |, ...) runs through busybox sh. NixOS has no such option (a systemd unit's ExecStart)."
   validation {
     condition     = value != "" || npm_package(option.src).start != "" || npm_package(option.src).problem != ""
     error_message = "package.json has no scripts.start and no main, and src has no server.js: set start, such as start = \"node index.js\"."
@@ -31,7 +31,7 @@ option "start" {
 option "port" {
   type        = number
   default     = 3000
-  description = "TCP port the app listens on: passed as PORT, exposed, and the service is ready once it accepts connections there."
+  description = "TCP port the app listens on: passed as PORT, exposed, and the service is ready once it accepts connections there. NixOS has no such option."
   validation {
     condition     = value >= 1 && value <= 65535
     error_message = "a port is a number from 1 to 65535."
@@ -41,7 +41,7 @@ option "port" {
 option "ready_timeout" {
   type        = number
   default     = 60
-  description = "Seconds the app has to accept connections on port before the init gives up on it; services after it wait that long."
+  description = "Seconds the app has to accept connections on port before the init gives up on it; services after it wait that long. NixOS has no such option."
   validation {
     condition     = value >= 1 && value <= 86400
     error_message = "the timeout is from 1 to 86400 seconds."
@@ -51,19 +51,19 @@ option "ready_timeout" {
 option "environment" {
   type        = map(string)
   default     = {}
-  description = "Environment variables of the app. They win over the module's: NODE_ENV = \"production\", PORT, PATH (node_modules/.bin, Node.js) and NODE_PATH (node_modules)."
+  description = "Environment variables of the app. They win over the module's: NODE_ENV = \"production\", PORT, PATH (node_modules/.bin, Node.js) and NODE_PATH (node_modules). NixOS has no such option (a systemd unit's Environment)."
 }
 
 option "user" {
   type        = string
   default     = "nobody"
-  description = "The user the app runs as; declare it with a user block unless it is root or nobody."
+  description = "The user the app runs as; declare it with a user block unless it is root or nobody. NixOS has no such option (a systemd unit's User)."
 }
 
 option "registry" {
   type        = string
   default     = ""
-  description = "The npm registry lockfile entries without a resolved URL come from, such as \"https://registry.npmjs.org/\". Empty: the registry= line of .npmrc in src, else https://registry.npmjs.org. Entries with a resolved URL are fetched from it, by their integrity hash either way. @scope:registry= lines of .npmrc apply to their scopes."
+  description = "The npm registry lockfile entries without a resolved URL come from, such as \"https://registry.npmjs.org/\". Empty: the registry= line of .npmrc in src, else https://registry.npmjs.org. Entries with a resolved URL are fetched from it, by their integrity hash either way. @scope:registry= lines of .npmrc apply to their scopes. NixOS has no such option."
   validation {
     condition     = value == "" || can(regex("^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~%!$&()*+,;=:@/-]*)?$", value))
     error_message = "the registry is an http:// or https:// URL without credentials, query or fragment, such as \"https://registry.npmjs.org/\"."
@@ -73,7 +73,7 @@ option "registry" {
 option "nodejs" {
   type        = string
   default     = pkgs.nodejs
-  description = "The Node.js package: it runs the app and npm builds node_modules with it. nixpkgs: nodejs, nodejs_20, nodejs_22, ..."
+  description = "The Node.js package: it runs the app and npm builds node_modules with it. nixpkgs: nodejs, nodejs_20, nodejs_22, ... NixOS has no such option."
 }
 
 locals {
