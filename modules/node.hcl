@@ -88,6 +88,9 @@ locals {
   # without its devDependencies and with a registry URL for every entry npm
   # wrote without one. Its output keeps node_modules only: npm's copies of the
   # lockfile there name every tarball, which would pull them into the image.
+  # It links the Node.js it was built with (native addons are built for it),
+  # so that Node.js is always among its references, not only once a package
+  # with a bin script arrives: the image's lower layers do not move then.
   node_modules = nix(<<-EOT
     let
       inherit (builtins) attrNames elemAt filter fromJSON getAttr hasAttr head mapAttrs match readFile removeAttrs replaceStrings;
@@ -116,7 +119,8 @@ locals {
         pname = storeName + "-node-modules";
         version = package.version or "0";
         nixDockerModule = instance;
-        postInstall = "rm -f $out/package.json $out/package-lock.json $out/node_modules/.package-lock.json; mkdir -p $out/node_modules";
+        inherit nodejs;
+        postInstall = "rm -f $out/package.json $out/package-lock.json $out/node_modules/.package-lock.json; mkdir -p $out/node_modules; ln -s $nodejs $out/nodejs";
       };
     }
   EOT

@@ -99,7 +99,8 @@ pkgs.importNpmLock.buildNodeModules {
     pname = storeName + "-node-modules";
     version = package.version or "0";
     nixDockerModule = instance;
-    postInstall = "rm -f $out/package.json $out/package-lock.json $out/node_modules/.package-lock.json; mkdir -p $out/node_modules";
+    inherit nodejs;
+    postInstall = "rm -f $out/package.json $out/package-lock.json $out/node_modules/.package-lock.json; mkdir -p $out/node_modules; ln -s $nodejs $out/nodejs";
   };
 }
 ) { instance = "app"; nodejs = pkgs.nodejs; npmRoot = paths."app"; registry = "https://registry.npmjs.org"; scopes = { }; });
