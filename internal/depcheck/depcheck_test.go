@@ -62,8 +62,9 @@ func TestDeps(t *testing.T) {
 		{"internal/oci", only("internal/image", "internal/runspec")},
 		{"internal/output", only("internal/image", "internal/oci", "internal/docker", "internal/runspec")},
 		{"internal/quote", std},
-		{"internal/project", only("schema", "modules", "internal/runspec", "internal/contract", "internal/quote")},
-		{"internal/nixexpr", only("internal/project", "internal/contract", "schema", "modules", "internal/runspec", "internal/quote")},
+		{"internal/npm", std},
+		{"internal/project", only("schema", "modules", "internal/runspec", "internal/contract", "internal/quote", "internal/npm")},
+		{"internal/nixexpr", only("internal/project", "internal/contract", "schema", "modules", "internal/runspec", "internal/quote", "internal/npm")},
 		{"internal/deploy", only()}, // builds by running nix-docker, so it needs none of the stages
 		{"internal/version", std},
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/nix-docker/nix-docker/internal/contract"
@@ -36,16 +37,13 @@ func Render(p *project.Project, opts Options) ([]byte, error) {
 	if opts.InitPath == "" && opts.InitSource == "" {
 		return nil, errors.New("no init: neither a binary nor its source")
 	}
-	r := &renderer{p: p, paths: map[string]string{}, exclude: map[string][]string{}}
-	for _, ref := range p.Refs() {
-		if ref.Kind == project.PathRef {
-			r.paths[ref.Path] = r.pathKey(ref.Path)
-			r.exclude[ref.Path] = ref.Exclude
-		}
-	}
+	r := newRenderer(p)
 	var b bytes.Buffer
 	writeHeader(&b, p, opts)
 	if err := r.writeFiles(&b); err != nil {
+		return nil, err
+	}
+	if err := r.writeNix(&b); err != nil {
 		return nil, err
 	}
 	if err := r.writeSystem(&b); err != nil {
@@ -221,13 +219,53 @@ func metadata(p *project.Project) contract.Metadata {
 			m.Links[l.Path] = l.Target
 		}
 	}
+	m.FromApp = p.FromApp()
 	return m
 }
 
 type renderer struct {
 	p       *project.Project
-	paths   map[string]string   // absolute host path -> key in `paths`
-	exclude map[string][]string // absolute host path -> what its copy leaves out
+	paths   map[string]string       // absolute host path -> key in `paths`
+	exclude map[string][]string     // absolute host path -> what its copy leaves out
+	nix     map[*project.Ref]string // nix() reference -> key in `nix`
+}
+
+func newRenderer(p *project.Project) *renderer {
+	r := &renderer{p: p, paths: map[string]string{}, exclude: map[string][]string{}, nix: map[*project.Ref]string{}}
+	refs := p.Refs()
+	for i := range refs {
+		switch refs[i].Kind {
+		case project.PathRef:
+			r.paths[refs[i].Path] = r.pathKey(refs[i].Path)
+			r.exclude[refs[i].Path] = refs[i].Exclude
+		case project.NixRef:
+			r.nix[&refs[i]] = strconv.Itoa(len(r.nix) + 1)
+		}
+	}
+	return r
+}
+
+// writeNix writes the `nix` binding: the nix() expressions of the HCL
+// files, numbered in the order they were first used, each once.
+func (r *renderer) writeNix(b *bytes.Buffer) error {
+	if len(r.nix) == 0 {
+		return nil
+	}
+	b.WriteString("\n  # Nix expressions of the HCL files (nix()).\n  nix = {\n")
+	refs := r.p.Refs()
+	for i := range refs {
+		key, ok := r.nix[&refs[i]]
+		if !ok {
+			continue
+		}
+		call, err := r.nixCall(refs[i])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(b, "    %s = %s;\n", quote(key), call)
+	}
+	b.WriteString("  };\n")
+	return nil
 }
 
 // pathValue copies a file or directory beside the HCL file into the
@@ -272,15 +310,20 @@ func (r *renderer) str(s string) (string, error) {
 			b.WriteString(lit)
 			continue
 		}
+		ref, err := r.ref(part.Ref)
+		if err != nil {
+			return "", err
+		}
 		b.WriteString("${")
-		b.WriteString(r.ref(*part.Ref))
+		b.WriteString(ref)
 		b.WriteString("}")
 	}
 	b.WriteByte('"')
 	return b.String(), nil
 }
 
-func (r *renderer) ref(ref project.Ref) string {
+// ref renders what a reference stands for as a Nix expression.
+func (r *renderer) ref(ref *project.Ref) (string, error) {
 	switch ref.Kind {
 	case project.PkgRef:
 		var b strings.Builder
@@ -289,16 +332,15 @@ func (r *renderer) ref(ref project.Ref) string {
 			b.WriteString(".")
 			b.WriteString(attrName(a))
 		}
-		return b.String()
+		return b.String(), nil
 	case project.PathRef:
-		return "paths." + quote(r.paths[ref.Path])
+		return "paths." + quote(r.paths[ref.Path]), nil
 	case project.NixRef:
-		// The expression ends on its own line: a comment in it ends there.
-		return "(" + ref.Expr + "\n)"
+		return "nix." + quote(r.nix[ref]), nil
 	case project.SystemRef:
-		return "builtins.currentSystem"
+		return "builtins.currentSystem", nil
 	default:
-		return "files." + quote(ref.File)
+		return "files." + quote(ref.File), nil
 	}
 }
 

@@ -555,6 +555,14 @@ let
     srcHash = hashString "sha256" "${hashOf "${goRoot}/VERSION"} ${hashOf "${goRoot}/bin/go"}";
   } // { version = goVersion; meta = { description = "go ${goVersion}, the host's Go distribution (test data)"; }; };
 
+  # GNU bash, for nix-shell (it starts (import <nixpkgs> { }).bashInteractive).
+  bashInteractive = mkDebianPackage {
+    pname = "bash-interactive"; version = "5.2.15";
+    bins = [ "/usr/bin/bash bin/bash" ];
+    links = [ "bin/sh bash" ];
+    deps = [ glibc ncurses ];
+  };
+
   # ---------------------------------------------------------------- trivial builders
   # Build scripts run under busybox sh with the busybox applets on PATH.
   writeText = name: text: derivation {
@@ -571,6 +579,11 @@ let
     args = [ "sh" "-e" (writeText "${name}-builder.sh" script) ];
   });
 
+  # Node.js projects (npm.nix) and shells (shell.nix): builders written for the
+  # stand-in with nixpkgs' interfaces.
+  npmBuilders = import ./npm.nix { inherit system busybox sh runCommand; };
+  shellBuilders = import ./shell.nix { inherit system sh busybox; };
+
 in {
   inherit glibc libgcc openssl zlib zstd xz pcre2 libxcrypt gmp nettle brotli expat libuuid apr aprutil;
   inherit lz4 libcap libgpg-error libgcrypt systemdLibs libcap_ng audit pam libffi libtasn1 libunistring
@@ -579,4 +592,7 @@ in {
   inherit redis apacheHttpd nginx nodejs lighttpd busybox postgresql mariadb php;
   inherit writeText runCommand system;
   inherit go;
+  inherit bashInteractive;
+  inherit (npmBuilders) fetchurl importNpmLock;
+  inherit (shellBuilders) stdenv mkShell;
 }

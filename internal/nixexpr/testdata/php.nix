@@ -173,6 +173,12 @@ error_log = /proc/self/fd/2
 
 ";
   };
+
+  # Nix expressions of the HCL files (nix()).
+  nix = {
+    "1" = (pkgs.php.withExtensions ({ enabled, all }: enabled ++ [  ])
+);
+  };
 in
 derivation {
   name = "nix-docker-system";

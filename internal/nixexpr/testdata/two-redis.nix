@@ -55,6 +55,12 @@ daemonize no
 logfile \"\"
 ";
   };
+
+  # Nix expressions of the HCL files (nix()).
+  nix = {
+    "1" = (pkgs.redis
+);
+  };
 in
 derivation {
   name = "nix-docker-system";
@@ -110,8 +116,7 @@ nobody:x:65534:65534::/var/empty:/sbin/nologin
     },
     {
       \"name\": \"sessions\",
-      \"command\": \"${(pkgs.redis
-)}/bin/redis-server ${files."sessions-conf"}\",
+      \"command\": \"${nix."1"}/bin/redis-server ${files."sessions-conf"}\",
       \"user\": \"redis\",
       \"ready\": {
         \"tcp\": 6381,
