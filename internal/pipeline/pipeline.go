@@ -101,11 +101,14 @@ type run struct {
 	parser *schema.Parser
 	cache  string // the layer cache's records
 	bases  string // the tars of --from bases' layers, saved from the engine
+	// closures holds the closure cache's records (closures.go).
+	closures string
 }
 
 func newRun(opts Options, deps Deps) *run {
 	r := &run{opts: opts, nix: deps.Nix, engine: deps.Engine, root: deps.StoreRoot, parser: schema.NewParser(), cache: cacheDir()}
 	r.bases = baseCacheDir(r.cache)
+	r.closures = closureCacheDir(r.cache)
 	if r.nix == nil {
 		r.nix = &nixbuild.Nix{Include: opts.Include, Log: opts.Log}
 	}
