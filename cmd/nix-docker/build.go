@@ -16,7 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/docker/docker/client"
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/nix-docker/nix-docker/internal/docker"
@@ -104,6 +103,7 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 		From:       f.from,
 		AllowPaths: f.allow,
 		Warnings:   func(d hcl.Diagnostics, files map[string]*hcl.File) { writeDiags(stderr, files, d) },
+		Trace:      tracer(stderr),
 	}
 	if f.quiet {
 		opts.Log = nil
@@ -160,14 +160,15 @@ func runImage(ctx context.Context, f buildFlags, opts pipeline.Options, stdout, 
 	}
 	// One engine client for the build, made only when it is needed.
 	var deps pipeline.Deps
-	var cli *client.Client
+	var cli *docker.Traced
 	if load || f.from != "" {
-		var err error
-		if cli, err = docker.New(); err != nil {
+		c, err := docker.New()
+		if err != nil {
 			fmt.Fprintf(stderr, "nix-docker: %v\n", err)
 			return 1
 		}
-		defer cli.Close()
+		defer c.Close()
+		cli = &docker.Traced{Client: c, Trace: opts.Trace}
 		deps.Engine = cli
 	}
 	outs, err := outputs(ctx, f, cli, stdout, stderr, opts)
@@ -200,7 +201,7 @@ func runImage(ctx context.Context, f buildFlags, opts pipeline.Options, stdout, 
 // first: its Commit (the manifest) is the one most likely to fail, and
 // the pipeline commits in order. For a load it asks the engine what it is
 // and says how it will load (unless -q).
-func outputs(ctx context.Context, f buildFlags, cli *client.Client, stdout, stderr io.Writer, opts pipeline.Options) ([]output.Output, error) {
+func outputs(ctx context.Context, f buildFlags, cli *docker.Traced, stdout, stderr io.Writer, opts pipeline.Options) ([]output.Output, error) {
 	var outs []output.Output
 	if f.push != "" {
 		p, err := output.NewPush(f.push, output.PushOptions{Insecure: f.insecure, Annotations: annotations(opts.File, f.push), Log: opts.Log})

@@ -4,7 +4,9 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 )
 
 // TestClosureCache: a rebuild of the same system path reads its closure
@@ -74,4 +76,26 @@ func TestClosureCache(t *testing.T) {
 		t.Errorf("prune with every path there: removed %d, %v; want none", n, err)
 	}
 	build("rebuild after prune", 5)
+}
+
+// TestTrace: Options.Trace receives every stage of a build, in order, and
+// the outputs' delivery and commit.
+func TestTrace(t *testing.T) {
+	opts, nix := setup(t, appHCL)
+	var steps []string
+	opts.Trace = func(what string, took time.Duration) {
+		if took < 0 {
+			t.Errorf("step %s took %v", what, took)
+		}
+		steps = append(steps, what)
+	}
+	_, outs := fileOutputs(t)
+	if _, err := Build(context.Background(), opts, Deps{Nix: nix, StoreRoot: nix.root}, outs); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"load and check the app file", "render the Nix expression", "nix-build", "the closure (cache or nix path-info)",
+		"plan the layers", "write the image (layer digests, config)", "deliver to docker-archive", "deliver to oci", "commit docker-archive", "commit oci"}
+	if !slices.Equal(steps, want) {
+		t.Errorf("traced steps %q, want %q", steps, want)
+	}
 }

@@ -39,6 +39,9 @@ type Options struct {
 	// Warnings receives the app file's warnings (secrets in the image,
 	// ...) with the sources they point into; nil drops them.
 	Warnings func(hcl.Diagnostics, map[string]*hcl.File)
+	// Trace receives each step of the build and how long it took
+	// (NIX_DOCKER_TRACE); nil reports nothing.
+	Trace func(what string, took time.Duration)
 }
 
 // DefaultMaxLayers is the cost model's layer count (layers.DefaultMax,
@@ -127,6 +130,16 @@ func (r *run) done(err error) error {
 	return err
 }
 
+// timed starts a step of the trace; the function it returns ends it.
+// With no Options.Trace it does nothing.
+func (r *run) timed(what string) func() {
+	if r.opts.Trace == nil {
+		return func() {}
+	}
+	start := time.Now()
+	return func() { r.opts.Trace(what, time.Since(start)) }
+}
+
 func (r *run) logf(format string, args ...any) {
 	if r.opts.Log != nil {
 		fmt.Fprintf(r.opts.Log, format+"\n", args...)
@@ -143,11 +156,15 @@ func Build(ctx context.Context, opts Options, deps Deps, outs []output.Output) (
 }
 
 func (r *run) build(ctx context.Context, outs []output.Output) (*Result, error) {
+	end := r.timed("load and check the app file")
 	p, err := r.load()
+	end()
 	if err != nil {
 		return nil, err
 	}
+	end = r.timed("render the Nix expression")
 	expr, err := r.render(p)
+	end()
 	if err != nil {
 		return nil, err
 	}
@@ -159,18 +176,22 @@ func (r *run) build(ctx context.Context, outs []output.Output) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
+	end = r.timed("plan the layers")
 	plan, err := r.planLayers(sys, base)
+	end()
 	if err != nil {
 		return nil, err
 	}
 	if err := r.checkBase(ctx, sys, base); err != nil {
 		return nil, err
 	}
+	end = r.timed("write the image (layer digests, config)")
 	img, err := r.writeImage(p, sys, base, plan)
+	end()
 	if err != nil {
 		return nil, err
 	}
-	reports, err := deliver(ctx, img, outs)
+	reports, err := deliver(ctx, img, outs, r.timed)
 	if err != nil {
 		return nil, err
 	}

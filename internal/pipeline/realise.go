@@ -26,11 +26,15 @@ type realised struct {
 // a generated file is reported at its declaration.
 func (r *run) realise(ctx context.Context, p *project.Project, expr []byte) (realised, error) {
 	r.logf("building %s with nix-build", r.opts.File)
+	end := r.timed("nix-build")
 	system, err := r.nixBuild(ctx, expr, "")
+	end()
 	if err != nil {
 		return realised{}, diagnose(p, err)
 	}
+	end = r.timed("the closure (cache or nix path-info)")
 	closure, err := r.closure(ctx, system)
+	end()
 	if err != nil {
 		return realised{}, err
 	}
