@@ -39,6 +39,11 @@ type Options struct {
 	// Warnings receives the app file's warnings (secrets in the image,
 	// ...) with the sources they point into; nil drops them.
 	Warnings func(hcl.Diagnostics, map[string]*hcl.File)
+	// Ready, when set, is called once the app file is read and the Nix
+	// expression rendered, before Nix runs: the caller waits there for
+	// what it started beside the build (the engine's description, in
+	// nix-docker -b); an error stops the build.
+	Ready func() error
 	// Trace receives each step of the build and how long it took
 	// (NIX_DOCKER_TRACE); nil reports nothing.
 	Trace func(what string, took time.Duration)
@@ -167,6 +172,14 @@ func (r *run) build(ctx context.Context, outs []output.Output) (*Result, error) 
 	end()
 	if err != nil {
 		return nil, err
+	}
+	if r.opts.Ready != nil {
+		end = r.timed("wait for the outputs")
+		err = r.opts.Ready()
+		end()
+		if err != nil {
+			return nil, err
+		}
 	}
 	sys, err := r.realise(ctx, p, expr)
 	if err != nil {
