@@ -884,13 +884,7 @@ func ctlStatus(path string) (string, error) {
 // The 50 ms budget is bench/init.sh's; here each answer must come.
 func TestDockerSoakFlood(t *testing.T) {
 	t.Parallel()
-	if os.Getuid() != 0 {
-		// CI runs as root.
-		if testutil.RequireIntegration() {
-			t.Fatal("needs root to use the init's root-only socket (NIX_DOCKER_REQUIRE_INTEGRATION=1)")
-		}
-		t.Skip("needs root to use the init's root-only socket")
-	}
+	testutil.NeedRoot(t) // the init's socket is root-only; CI runs as root
 	dir := t.TempDir()
 	c := runSpec(t, "flood", "-v", dir+":/sock", "-e", "NIX_DOCKER_INIT_SOCKET=/sock/ctl.sock")
 	sock := filepath.Join(dir, "ctl.sock")

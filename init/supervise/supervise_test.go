@@ -166,26 +166,9 @@ func needBusybox(t *testing.T) string {
 	t.Helper()
 	p, err := exec.LookPath("busybox")
 	if err != nil {
-		missing(t, "busybox is not installed (apt-get install busybox-static)")
+		testutil.Missing(t, "busybox is not installed (apt-get install busybox-static)")
 	}
 	return p
-}
-
-// needRoot skips, or fails under NIX_DOCKER_REQUIRE_INTEGRATION=1 (CI runs
-// as root), a test that must change users or owners.
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Getuid() != 0 {
-		missing(t, "needs root to change users and owners")
-	}
-}
-
-func missing(t *testing.T, why string) {
-	t.Helper()
-	if testutil.RequireIntegration() {
-		t.Fatalf("%s (NIX_DOCKER_REQUIRE_INTEGRATION=1)", why)
-	}
-	t.Skip(why)
 }
 
 // lines returns the lines of file f (none if it is missing).
@@ -816,7 +799,7 @@ func TestLogLines(t *testing.T) {
 
 func TestUserDirectoryEnvironment(t *testing.T) {
 	t.Parallel()
-	needRoot(t)
+	testutil.NeedRoot(t) // changes users and owners; CI runs as root
 	dir, err := os.MkdirTemp("", "supervise-dir")
 	if err != nil {
 		t.Fatal(err)
@@ -910,7 +893,7 @@ func TestSplitWords(t *testing.T) {
 }
 
 func TestSetup(t *testing.T) {
-	needRoot(t)
+	testutil.NeedRoot(t) // changes users and owners; CI runs as root
 	root := t.TempDir()
 	sp := &runspec.Spec{
 		Users:  []runspec.User{{Name: "svc", UID: 1234, GID: 1235}},
@@ -957,7 +940,7 @@ func TestSetup(t *testing.T) {
 // TestSetupRefusesLinks: a link planted where a declared directory or one
 // of its parents should be is refused, and its target is left as it was.
 func TestSetupRefusesLinks(t *testing.T) {
-	needRoot(t)
+	testutil.NeedRoot(t) // changes users and owners; CI runs as root
 	root := t.TempDir()
 	etc := filepath.Join(root, "etc")
 	if err := os.Mkdir(etc, 0o755); err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/nix-docker/nix-docker/internal/docker"
 	nixdockerimage "github.com/nix-docker/nix-docker/internal/image"
+	"github.com/nix-docker/nix-docker/internal/testutil"
 )
 
 var _ docker.Archive = (*nixdockerimage.Image)(nil)
@@ -27,20 +28,16 @@ var _ docker.Archive = (*nixdockerimage.Image)(nil)
 // instead.
 func needDocker(t *testing.T) *client.Client {
 	t.Helper()
-	skip := t.Skipf
-	if os.Getenv("NIX_DOCKER_REQUIRE_INTEGRATION") == "1" {
-		skip = t.Fatalf
-	}
 	c, err := docker.New()
 	if err != nil {
-		skip("no Docker engine: %v", err)
+		testutil.Missing(t, "no Docker engine: "+err.Error())
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := c.Ping(ctx); err != nil {
 		c.Close()
-		skip("no Docker engine answers: %v", err)
+		testutil.Missing(t, "no Docker engine answers: "+err.Error())
 		return nil
 	}
 	t.Cleanup(func() { c.Close() })
@@ -58,13 +55,10 @@ const (
 // app path per version, each holding a message file.
 func storeTree(t *testing.T) string {
 	t.Helper()
-	skip := t.Skipf
-	if os.Getenv("NIX_DOCKER_REQUIRE_INTEGRATION") == "1" {
-		skip = t.Fatalf
-	}
+	testutil.NeedFile(t, "/usr/bin/busybox", "Debian: busybox-static")
 	bb, err := os.ReadFile("/usr/bin/busybox")
 	if err != nil {
-		skip("needs a static busybox at /usr/bin/busybox (Debian: busybox-static): %v", err)
+		t.Fatal(err)
 	}
 	root := t.TempDir()
 	put := func(p string, mode fs.FileMode, data []byte) {

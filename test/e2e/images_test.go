@@ -494,14 +494,7 @@ func TestFrom(t *testing.T) {
 func TestOutputs(t *testing.T) {
 	testutil.NeedNix(t)
 	testutil.NeedDocker(t)
-	for _, tool := range []string{"skopeo", "umoci"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if testutil.RequireIntegration() {
-				t.Fatalf("%s is not installed (Debian: apt-get install %s)", tool, tool)
-			}
-			t.Skipf("%s is not installed", tool)
-		}
-	}
+	testutil.NeedCommand(t, "skopeo", "umoci")
 	dir := t.TempDir()
 	file := filepath.Join(dir, "app.hcl")
 	if err := os.WriteFile(file, []byte("module \"redis\" {}\n"), 0o644); err != nil {
