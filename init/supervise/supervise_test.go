@@ -487,11 +487,14 @@ func TestStopOrder(t *testing.T) {
 	}})
 	waitFor(t, 30*time.Second, "c up", func() bool { return h.out.index(`^c \| up$`) >= 0 })
 	h.sup.StopAll()
+	// Both the init's own line ("stopping b", logged before the TERM) and
+	// the service's ("b | got TERM") come after the dependant's "stopped".
 	for _, pair := range [][2]string{{"c", "b"}, {"b", "a"}} {
 		stopped := h.out.index(`^init \| ` + pair[0] + `: stopped \(exit 0\)$`)
+		stopping := h.out.index(`^init \| stopping ` + pair[1] + `$`)
 		term := h.out.index(`^` + pair[1] + ` \| got TERM$`)
-		if stopped < 0 || term < 0 || term < stopped {
-			t.Errorf("%s stopped at line %d, %s got TERM at line %d; want both, %s stopped first", pair[0], stopped, pair[1], term, pair[0])
+		if stopped < 0 || stopping < 0 || term < 0 || stopping < stopped || term < stopped {
+			t.Errorf("%s stopped at line %d, %s was being stopped at line %d and got TERM at line %d; want all three, %s stopped first", pair[0], stopped, pair[1], stopping, term, pair[0])
 		}
 	}
 	if _, err := h.sup.Control("start", "a", ""); err == nil {
