@@ -452,7 +452,7 @@ func TestFrom(t *testing.T) {
 			t.Errorf("store-paths label lacks the base's or the app's paths: %q", labels)
 		}
 		ctr := unique("nix-docker-e2e-onbase")
-		must(t, "docker", "run", "-d", "--name", ctr, "-p", "127.0.0.1::8080", "-p", "127.0.0.1::6379", tag)
+		must(t, "docker", "run", "-d", "--name", ctr, "-p", "127.0.0.1::8080", "-p", "127.0.0.1::6379", "-p", "127.0.0.1::80", tag)
 		t.Cleanup(func() { run(t, "docker", "rm", "-f", ctr) })
 		url := "http://127.0.0.1:" + hostPort(t, ctr, "8080/tcp") + "/"
 		if code, body := httpGet(t, url, 60*time.Second); code != 200 || !hits.MatchString(body) {
@@ -460,6 +460,15 @@ func TestFrom(t *testing.T) {
 		}
 		if got := redisCommand(t, "127.0.0.1:"+hostPort(t, ctr, "6379/tcp"), "PING"); got != "+PONG" {
 			t.Errorf("redis PING = %q, want +PONG", got)
+		}
+		// httpd, from the app's own layers on the base, serves www.
+		index, err := os.ReadFile(repo(t, "examples", "webapp", "www", "index.html"))
+		if err != nil || len(index) == 0 {
+			t.Fatalf("examples/webapp/www/index.html: %v (%d bytes)", err, len(index))
+		}
+		web := "http://127.0.0.1:" + hostPort(t, ctr, "80/tcp") + "/"
+		if code, body := httpGet(t, web, 60*time.Second); code != 200 || body != string(index) {
+			t.Errorf("GET %s = %d %q, want 200 and www/index.html", web, code, body)
 		}
 	}
 
