@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -590,8 +591,23 @@ func TestHostStore(t *testing.T) {
 	// Removed last: the container, then the image docker-run loaded.
 	removeImages(t, name)
 	t.Cleanup(func() { run(t, "docker", "rm", "-f", ctr) })
+	config, err := os.ReadFile(filepath.Join(link, "config.json"))
+	if err != nil || len(config) == 0 {
+		t.Fatalf("result/config.json: %v (%d bytes)", err, len(config))
+	}
+	wantID := fmt.Sprintf("sha256:%x", sha256.Sum256(config))
+	held := run(t, "docker", "image", "inspect", wantID).code == 0
+	before := time.Now()
 	out := must(t, filepath.Join(link, "bin", "docker-run"), "-d", "--ip", "127.0.0.1", "--random-ports", "--name", ctr)
 	imageID := must(t, "docker", "inspect", "--format", "{{.Image}}", ctr)
+	if imageID != wantID {
+		t.Errorf("docker-run ran image %s, want %s (the digest of result/config.json)", imageID, wantID)
+	}
+	// The counter of loads works: the first run loaded the image, unless
+	// the engine held it already.
+	if n := imageLoads(t, before, imageID); !held && n != 1 {
+		t.Errorf("the first docker-run loaded %s %d times, want once", imageID, n)
+	}
 	if !strings.Contains(out, must(t, "docker", "inspect", "--format", "{{.Id}}", ctr)) {
 		t.Errorf("docker-run -d printed %q, want the container ID", out)
 	}
@@ -611,10 +627,30 @@ func TestHostStore(t *testing.T) {
 	if !strings.Contains(mounts, "/nix/store:/nix/store:false") {
 		t.Errorf("mounts %q, want the host's /nix/store read-only", mounts)
 	}
-	// A second run reuses the image (made once).
+	// A second run reuses the image: the engine records no load of it.
 	must(t, "docker", "rm", "-f", ctr)
+	before = time.Now()
 	out = must(t, filepath.Join(link, "bin", "docker-run"), "-d", "--no-ports", "--name", ctr)
 	if got := must(t, "docker", "inspect", "--format", "{{.Image}}", ctr); got != imageID {
 		t.Errorf("second docker-run used image %s, want %s", got, imageID)
 	}
+	if n := imageLoads(t, before, imageID); n != 0 {
+		t.Errorf("the second docker-run loaded %s again (%d loads), want it reused", imageID, n)
+	}
+}
+
+// imageLoads counts the engine's load events for image id from since to
+// now, from the engine's event log.
+func imageLoads(t *testing.T, since time.Time, id string) int {
+	t.Helper()
+	until := time.Now().Add(time.Second)
+	out := must(t, "docker", "events", "--since", fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond()), "--until", strconv.FormatInt(until.Unix(), 10),
+		"--filter", "type=image", "--filter", "event=load", "--format", "{{.ID}}")
+	n := 0
+	for _, l := range strings.Fields(out) {
+		if l == id {
+			n++
+		}
+	}
+	return n
 }
