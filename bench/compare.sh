@@ -58,7 +58,6 @@ cleanup() {
 trap cleanup EXIT
 
 go build -o bin/nix-docker ./cmd/nix-docker
-CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o bin/nix-docker-init ./init
 for w in "${ways[@]}"; do
 	cp -r examples/webapp "$tmp/$w"
 	chmod -R u+w "$tmp/$w"

@@ -18,7 +18,6 @@ cleanup() { rm -rf "$tmp"; }
 trap cleanup EXIT
 
 go build -o bin/nix-docker ./cmd/nix-docker
-CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o bin/nix-docker-init ./init
 go build -o "$tmp/costmodel" ./bench/costmodel
 bin/nix-docker nix examples/webapp/app.hcl >"$tmp/default.nix"
 system=$(nix-build --no-out-link -I "nixpkgs=$nixpkgs" "$tmp/default.nix" 2>/dev/null)

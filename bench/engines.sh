@@ -47,7 +47,6 @@ trap cleanup EXIT
 trap "exit 130" INT TERM
 
 go build -o bin/nix-docker ./cmd/nix-docker
-CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o bin/nix-docker-init ./init
 
 # podman_start DIR [isolated]: a Podman API service on DIR/podman.sock with
 # its own storage and containers.conf; sets host to its DOCKER_HOST.

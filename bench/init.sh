@@ -57,8 +57,8 @@ budget() { # budget NAME OK: records NAME as over budget unless OK is 1
 now() { date +%s%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", (b - a) / 1e9}'; }
 
-# 1. The binary, built as scripts/setup builds it.
-CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$tmp/nix-docker-init" ./init
+# 1. The binary, built with the flags of its Nix derivation (internal/nixexpr).
+CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags='-s -w -buildid=' -o "$tmp/nix-docker-init" ./init
 size=$(stat -c %s "$tmp/nix-docker-init")
 linkage=$(file -b "$tmp/nix-docker-init" 2>/dev/null | grep -o 'statically linked' || echo "linkage unknown (no file(1))")
 printf 'date:          %s\n' "$(date -u +%Y-%m-%d)"

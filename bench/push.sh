@@ -45,7 +45,6 @@ cleanup() {
 trap cleanup EXIT
 
 go build -o bin/nix-docker ./cmd/nix-docker
-CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o bin/nix-docker-init ./init
 go build -o "$tmp/pushproxy" ./bench/pushproxy
 cp -r examples/webapp "$tmp/webapp"
 app=$tmp/webapp/app.hcl

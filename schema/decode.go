@@ -25,6 +25,8 @@ type File struct {
 	Groups      []*Group
 	Directories []*Directory
 	Files       []*FileBlock
+	// Locals are the locals blocks' values, in source order.
+	Locals []*Local
 	// Options are declared by module files only.
 	Options []*Option
 	// Nixpkgs pins the package set; app files only.
@@ -42,6 +44,7 @@ func fileSchemaFor(kind Kind) *hcl.BodySchema {
 		{Type: "group", LabelNames: []string{"name"}},
 		{Type: "directory", LabelNames: []string{"name"}},
 		{Type: "file", LabelNames: []string{"name"}},
+		{Type: "locals"},
 	}}
 	if kind == ModuleFile {
 		s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: "option", LabelNames: []string{"name"}})
@@ -70,6 +73,10 @@ func Decode(body hcl.Body, filename string, kind Kind) (*File, hcl.Diagnostics) 
 	seen := map[string]hcl.Range{}
 	for _, b := range top.Blocks {
 		var d hcl.Diagnostics
+		if b.Type == "locals" {
+			diags = append(diags, out.addLocals(b, seen)...)
+			continue
+		}
 		switch b.Type {
 		case "image", "nixpkgs":
 			if prev, dup := seen[b.Type]; dup {

@@ -55,7 +55,7 @@ func parseBuildFlags(args []string, stderr io.Writer) (f buildFlags, file string
 	}
 	fs.BoolVar(&f.build, "b", false, "build the image and load it into the Docker engine (without -b: host-store mode, ./result/bin/docker-run)")
 	fs.StringVar(&f.tag, "t", "", "image name and optional tag, as in docker build -t")
-	fs.StringVar(&f.init, "init", "", "the nix-docker-init binary (default: $NIX_DOCKER_INIT, or next to nix-docker)")
+	fs.StringVar(&f.init, "init", "", initUsage)
 	fs.IntVar(&f.max, "max-layers", pipeline.DefaultMaxLayers, "most layers in the image (Docker's ceiling is 125, base layers included)")
 	fs.BoolVar(&f.quiet, "q", false, "quiet: print only the image ID (the result path without -b) and errors")
 	fs.StringVar(&f.from, "from", "", "with -b: build on this image's layers, adding only the store paths it lacks")
@@ -114,10 +114,6 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	opts.Created = created
-	if opts.InitPath == "" {
-		fmt.Fprintln(stderr, "nix-docker: cannot find nix-docker-init: build it next to nix-docker (scripts/setup does), or pass --init")
-		return 2
-	}
 	if !f.build {
 		return runHostStore(ctx, f, opts, stdout, stderr)
 	}
@@ -248,19 +244,17 @@ func outputs(ctx context.Context, f buildFlags, cli *client.Client, stdout, stde
 	return outs, nil
 }
 
-// findInit locates the init binary: the flag, $NIX_DOCKER_INIT, or
-// nix-docker-init next to this executable.
+// initUsage documents --init, for every command that renders.
+const initUsage = "a prebuilt nix-docker-init `binary` to use (default: $NIX_DOCKER_INIT; without either, Nix builds the init from the source nix-docker carries)"
+
+// findInit is the prebuilt init to use: the flag, else $NIX_DOCKER_INIT,
+// else none ("": Nix builds it from the carried source).
 func findInit(flagValue string) string {
 	for _, p := range []string{flagValue, os.Getenv("NIX_DOCKER_INIT")} {
 		if p != "" {
 			if abs, err := filepath.Abs(p); err == nil {
 				return abs
 			}
-		}
-	}
-	if exe, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(exe), "nix-docker-init")
-		if _, err := os.Stat(p); err == nil {
 			return p
 		}
 	}

@@ -34,7 +34,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 func runNix(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("nix-docker nix", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	initPath := fs.String("init", "", "the nix-docker-init binary (default: $NIX_DOCKER_INIT, or next to nix-docker)")
+	initPath := fs.String("init", "", initUsage)
 	var allow listFlag
 	fs.Var(&allow, "allow-path", allowPathUsage)
 	if err := fs.Parse(args); err != nil {

@@ -18,6 +18,7 @@ const usage = `usage:
   nix-docker nix FILE                         print the generated Nix expression
   nix-docker -b --push REG/NAME[:TAG] FILE    build an image and push it to a registry
   nix-docker prune [NAME]                     trim the layer cache; remove NAME's old, untagged images
+  nix-docker shell [--run CMD] FILE           a shell (nix-shell) with the packages FILE's services use
   nix-docker options [MODULE]                 list the built-in modules' options
   nix-docker fmt [-check] [FILE|-]            format HCL files (default: *.hcl here)
   nix-docker deploy [--install REPO]          print or install a git hook that deploys pushes
@@ -32,6 +33,7 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"nix":     runNix,
 	"options": runOptions,
 	"prune":   runPrune,
+	"shell":   runShell,
 	"version": runVersion,
 }
 

@@ -30,6 +30,7 @@ func TestModulesNixOS(t *testing.T) {
 		"nginx": "`services.nginx`", "php-fpm": "`services.phpfpm.pools.<name>`",
 		"postgresql": "`services.postgresql`", "redis": "`services.redis.servers.<name>`",
 		"static-site": "`services.nginx.virtualHosts.<name>`",
+		"node":        "none",
 	}
 	for _, d := range docs {
 		counterpart, ok := want[d.Name]
@@ -112,7 +113,7 @@ func TestCheck(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("check: %d %s", code, errs)
 	}
-	for _, want := range []string{"3 services", "service app", "after: redis", "${pkgs.nodejs}/bin/node ${path(\"app\")}/server.js", "ports: [80 6379 8080]"} {
+	for _, want := range []string{"3 services", "service app", "after: redis", "command: node server.js", "directory: ${nix(\"pkgs.runCommand name { inherit src nodeModules; ...\")}", "ports: [80 6379 8080]"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check output lacks %q:\n%s", want, out)
 		}

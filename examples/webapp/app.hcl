@@ -1,23 +1,16 @@
-# A Node.js app that counts hits in Redis, next to Apache serving a docroot.
+# A Node.js app (Express, and the redis client from npm, built from its
+# package-lock.json) that counts hits in Redis, next to Apache serving a docroot.
 # Build and load it:  nix-docker -b -t demo/webapp examples/webapp/app.hcl
+# A shell with the same Node.js, node_modules and redis-cli:
+#                     nix-docker shell examples/webapp/app.hcl
 
-image {
-  ports = [8080]
-  env = {
-    NODE_ENV = "production"
-  }
-}
-
-service "app" {
-  command = "${pkgs.nodejs}/bin/node ${path("app")}/server.js"
+module "app" {
+  source = "node"
+  src    = path("app")
+  port   = 8080
+  after  = ["redis"]
   environment = {
-    PORT       = "8080"
-    REDIS_PORT = "6379"
-  }
-  user  = "nobody"
-  after = ["redis"]
-  ready {
-    tcp = 8080
+    REDIS_URL = "redis://127.0.0.1:6379"
   }
 }
 

@@ -36,6 +36,11 @@ type Metadata struct {
 	// Links maps a symlink at the image's root to its target, for the
 	// links whose targets name store paths.
 	Links map[string]string `json:"links,omitempty"`
+	// FromApp lists the store paths built from the app's own files (a
+	// nix() expression of path() values, such as node_modules built from
+	// package-lock.json), in first-use order: the layer planner puts them right under
+	// the app's layer, as they change with the app's files.
+	FromApp []string `json:"fromApp,omitempty"`
 }
 
 // The init's Nix builder mode: `nix-docker-init build-files` writes the
@@ -61,6 +66,12 @@ type FileEntry struct {
 	// Mode is the permission, 0644 (420) when unset.
 	Mode uint32 `json:"mode,omitempty"`
 }
+
+// ModuleAttr is the attribute that names a module instance in a
+// derivation the instance builds through nix() (the node module sets it
+// in node_modules' derivation), so that a failed build is reported at the
+// instance's module block.
+const ModuleAttr = "nixDockerModule"
 
 // FileAttr is the attribute that names a generated file's block (its
 // File.Key in package project) in the file's derivation, so that a failed

@@ -9,6 +9,9 @@ import (
 
 const mod = "github.com/nix-docker/nix-docker/"
 
+// root is the package at the module root (package nixdocker).
+const root = "github.com/nix-docker/nix-docker"
+
 // internal tells whether an import path is one of this module's.
 func internal(path string) bool { return strings.HasPrefix(path, mod) }
 
@@ -26,7 +29,7 @@ func only(pkgs ...string) func(string) bool {
 
 func goList(t *testing.T, format, pkg string) []string {
 	t.Helper()
-	out, err := exec.Command("go", "list", "-f", format, mod+pkg).Output()
+	out, err := exec.Command("go", "list", "-f", format, strings.TrimSuffix(mod+pkg, "/")).Output()
 	if err != nil {
 		t.Fatalf("go list %s: %v", pkg, err)
 	}
@@ -34,16 +37,20 @@ func goList(t *testing.T, format, pkg string) []string {
 }
 
 // TestDeps guards what each package may depend on, directly or not: the
-// in-image init uses the standard library, x/sys and the two contract
-// packages; the leaf packages import no siblings.
+// in-image init uses the standard library and the two contract packages
+// only (Nix builds it from the source nix-docker carries, with no module
+// proxy: package internal/initsrc); the leaf packages import no siblings.
 func TestDeps(t *testing.T) {
 	rules := []struct {
 		pkg     string
 		allowed func(dep string) bool
 	}{
 		{"init", func(d string) bool {
-			return std(d) || strings.HasPrefix(d, mod+"init/") || d == mod+"internal/runspec" || d == mod+"internal/contract" || strings.HasPrefix(d, "golang.org/x/sys")
+			return std(d) || strings.HasPrefix(d, mod+"init/") || d == mod+"internal/runspec" || d == mod+"internal/contract"
 		}},
+		// The module root only embeds the init's source.
+		{"", std},
+		{"internal/initsrc", func(d string) bool { return std(d) || d == root }},
 		{"internal/runspec", std},
 		{"internal/contract", std},
 		{"schema", only()},
@@ -55,8 +62,9 @@ func TestDeps(t *testing.T) {
 		{"internal/oci", only("internal/image", "internal/runspec")},
 		{"internal/output", only("internal/image", "internal/oci", "internal/docker", "internal/runspec")},
 		{"internal/quote", std},
-		{"internal/project", only("schema", "modules", "internal/runspec", "internal/contract", "internal/quote")},
-		{"internal/nixexpr", only("internal/project", "internal/contract", "schema", "modules", "internal/runspec", "internal/quote")},
+		{"internal/npm", std},
+		{"internal/project", only("schema", "modules", "internal/runspec", "internal/contract", "internal/quote", "internal/npm")},
+		{"internal/nixexpr", only("internal/project", "internal/contract", "schema", "modules", "internal/runspec", "internal/quote", "internal/npm")},
 		{"internal/deploy", only()}, // builds by running nix-docker, so it needs none of the stages
 		{"internal/version", std},
 	}
@@ -94,13 +102,15 @@ func TestImports(t *testing.T) {
 		"internal/layers":   {"internal/pipeline"},
 		"internal/project":  {"internal/pipeline", "internal/nixexpr"},
 		"schema":            {"internal/pipeline", "internal/project"},
+		"internal/initsrc":  {"internal/pipeline"},
+		root:                {"internal/initsrc"},
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.Fields(line)
 		pkg := strings.TrimPrefix(f[0], mod)
 		for _, dep := range f[1:] {
 			allowed, ruled := importers[strings.TrimPrefix(dep, mod)]
-			if internal(dep) && ruled && !slices.Contains(allowed, pkg) {
+			if (internal(dep) || dep == root) && ruled && !slices.Contains(allowed, pkg) {
 				t.Errorf("%s imports %s; only %s may", pkg, strings.TrimPrefix(dep, mod), strings.Join(allowed, ", "))
 			}
 		}

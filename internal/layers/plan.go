@@ -13,6 +13,10 @@ type StorePath struct {
 	Path       string
 	NarSize    int64
 	References []string
+	// FromApp marks a path built from the app's own files, such as the
+	// node_modules built from its package-lock.json: it changes with them,
+	// more often than the programs the app runs.
+	FromApp bool
 }
 
 // The cost model's constants (docs/images.md, "Cost model"; measured by
@@ -47,6 +51,10 @@ const (
 //     large path among them gets its own layer (libraries below the
 //     programs that load them). Packages go largest first, so that a new
 //     package lands above the large ones and resends only smaller ones.
+//   - Packages built from the app's own files (FromApp, such as the
+//     node_modules of its lockfile) go above the other packages, right
+//     under the app's layer: a new dependency resends that package and
+//     the app's layer only.
 //   - The app: the top paths and every path of at most AppPathMax that
 //     only app paths use and that uses only app paths or packages the top
 //     paths use directly (the app's sources, its generated config files):
@@ -243,6 +251,9 @@ func (g *graph) units(app []bool) (shared []int, units []unit) {
 	}
 	sort.Slice(units, func(a, b int) bool {
 		ua, ub := units[a], units[b]
+		if g.fromApp[ua.entry] != g.fromApp[ub.entry] {
+			return g.fromApp[ub.entry]
+		}
 		if ua.bytes != ub.bytes {
 			return ua.bytes > ub.bytes
 		}
@@ -308,6 +319,7 @@ type graph struct {
 	closure []int   // size (in paths) of each path's own closure
 	size    []int64
 	name    []string
+	fromApp []bool
 }
 
 func newGraph(closure []StorePath) *graph {
@@ -324,6 +336,7 @@ func newGraph(closure []StorePath) *graph {
 	g.users = make([][]int, n)
 	g.size = make([]int64, n)
 	g.name = make([]string, n)
+	g.fromApp = make([]bool, n)
 	done := make([]bool, n)
 	for _, sp := range closure {
 		i := g.index[sp.Path]
@@ -332,6 +345,7 @@ func newGraph(closure []StorePath) *graph {
 		}
 		done[i] = true
 		g.size[i] = sp.NarSize
+		g.fromApp[i] = sp.FromApp
 		seen := map[int]bool{}
 		for _, r := range sp.References {
 			if j, ok := g.index[r]; ok && j != i && !seen[j] {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -103,11 +104,12 @@ var webapp = []string{
 
 func TestPlan(t *testing.T) {
 	cases := []struct {
-		name  string
-		lines []string
-		top   []string
-		max   int
-		want  [][]string
+		name    string
+		lines   []string
+		top     []string
+		fromApp []string
+		max     int
+		want    [][]string
 	}{
 		{
 			name:  "shared paths in one layer, large paths alone, packages largest first, the app on top",
@@ -175,6 +177,16 @@ func TestPlan(t *testing.T) {
 			want: [][]string{{"nodejs"}, {"glibc"}, {"app", "system", "tini"}},
 		},
 		{
+			name: "a package built from the app's own files goes right under the app's layer",
+			lines: []string{
+				"glibc 4500K:", "nodejs 100M: glibc", "redis 4M: glibc", "init 3M:",
+				"node-modules 7M: nodejs", "app 3K: node-modules", "apache 20M: glibc", "httpd.conf 1K: apache",
+				"system 4K: nodejs redis init app node-modules apache httpd.conf",
+			},
+			top: []string{"system"}, fromApp: []string{"node-modules"}, max: 16,
+			want: [][]string{{"nodejs"}, {"glibc"}, {"apache"}, {"redis"}, {"init"}, {"node-modules"}, {"app", "httpd.conf", "system"}},
+		},
+		{
 			name:  "no top given: the closure's roots are the packages",
 			lines: []string{"a:", "b: a", "c: b", "d: a"}, max: 10,
 			want: [][]string{{"a"}, {"b", "c"}, {"d"}},
@@ -188,6 +200,9 @@ func TestPlan(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			closure, byName := closureOf(t, c.lines...)
+			for i := range closure {
+				closure[i].FromApp = slices.Contains(c.fromApp, nameOf(closure[i].Path))
+			}
 			var top []string
 			for _, n := range c.top {
 				if p, ok := byName[n]; ok {

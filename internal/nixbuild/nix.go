@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"os/signal"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // PathInfo is one store path of a closure.
@@ -125,4 +128,53 @@ func parsePathInfo(b []byte) ([]PathInfo, error) {
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].Path < out[b].Path })
 	return out, nil
+}
+
+// Shell runs nix-shell on the expression in file, on the terminal given
+// by stdin, stdout and stderr: interactive, or running command when it is
+// not "". It returns the shell's exit code; err is for failing to start
+// it. While it runs, SIGINT and SIGQUIT are left to the shell (the
+// terminal sends them to it too) and SIGTERM and SIGHUP are passed on.
+func (n *Nix) Shell(file, command string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	if _, err := exec.LookPath("nix-shell"); err != nil {
+		return 0, ErrNotInstalled
+	}
+	args := []string{file}
+	for _, i := range n.Include {
+		args = append(args, "-I", i)
+	}
+	if command != "" {
+		args = append(args, "--run", command)
+	}
+	cmd := exec.Command("nix-shell", args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("starting nix-shell: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for {
+		select {
+		case sig := <-sigs:
+			if sig == syscall.SIGTERM || sig == syscall.SIGHUP {
+				cmd.Process.Signal(sig)
+			}
+		case err := <-done:
+			var ee *exec.ExitError
+			switch {
+			case err == nil:
+				return 0, nil
+			case errors.As(err, &ee):
+				if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+					return 128 + int(ws.Signal()), nil
+				}
+				return ee.ExitCode(), nil
+			default:
+				return 0, err
+			}
+		}
+	}
 }

@@ -2,10 +2,12 @@ package nixexpr
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/nix-docker/nix-docker/internal/contract"
@@ -14,9 +16,13 @@ import (
 
 // Options are the host facts the expression needs.
 type Options struct {
-	// InitPath is the absolute host path of the static init binary; the
-	// expression adds it to the store.
+	// InitPath, when set, is the absolute host path of a prebuilt static
+	// init binary (--init); the expression adds it to the store as it is.
 	InitPath string
+	// InitSource is the host directory holding the init's source (package
+	// initsrc writes it). Without InitPath, Nix builds the init from it
+	// with pkgs.go.
+	InitSource string
 	// Source names the app file. It never reaches the expression (a file
 	// name may hold anything, a newline included); it is kept for
 	// callers' messages.
@@ -28,16 +34,16 @@ type Options struct {
 // generated files), and the system derivation, whose store path holds
 // the contract.* layout.
 func Render(p *project.Project, opts Options) ([]byte, error) {
-	r := &renderer{p: p, paths: map[string]string{}, exclude: map[string][]string{}}
-	for _, ref := range p.Refs() {
-		if ref.Kind == project.PathRef {
-			r.paths[ref.Path] = r.pathKey(ref.Path)
-			r.exclude[ref.Path] = ref.Exclude
-		}
+	if opts.InitPath == "" && opts.InitSource == "" {
+		return nil, errors.New("no init: neither a binary nor its source")
 	}
+	r := newRenderer(p)
 	var b bytes.Buffer
 	writeHeader(&b, p, opts)
 	if err := r.writeFiles(&b); err != nil {
+		return nil, err
+	}
+	if err := r.writeNix(&b); err != nil {
 		return nil, err
 	}
 	if err := r.writeSystem(&b); err != nil {
@@ -46,11 +52,42 @@ func Render(p *project.Project, opts Options) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// initBinding binds `init` to the init binary in the store. It is the one
-// place the expression gets the init from.
-func initBinding(initPath string) string {
-	return fmt.Sprintf("  init = builtins.path { path = %s; name = \"nix-docker-init\"; };\n", quote(initPath))
+// initBinding binds `init` to the init binary in the store: a prebuilt
+// binary (--init) as it is, or, by default, built by Nix from the source
+// nix-docker carries. It is the one place the expression gets the init
+// from.
+func initBinding(opts Options) string {
+	if opts.InitPath != "" {
+		return fmt.Sprintf("  init = builtins.path { path = %s; name = \"nix-docker-init\"; };\n", quote(opts.InitPath))
+	}
+	return strings.Replace(initFromSource, "@src@", quote(opts.InitSource), 1)
 }
+
+// initFromSource is the init's derivation, @src@ being the quoted source
+// directory. It follows nixpkgs' buildGoModule (vendorHash = null): the
+// module proxy and the checksum database off, no toolchain download,
+// -trimpath, an empty build ID, and the Go toolchain a disallowed
+// reference; static (no cgo). runCommand runs the script with bash in
+// nixpkgs, with sh elsewhere: it is POSIX. $out is the binary itself.
+const initFromSource = `  # The init (PID 1, and the builder of the files below), built by Nix from the
+  # source nix-docker carries: static, offline, the Go toolchain not in its closure.
+  init = pkgs.runCommand "nix-docker-init" {
+    src = builtins.path { path = @src@; name = "nix-docker-init-src"; };
+    CGO_ENABLED = "0";
+    GO111MODULE = "on";
+    GOENV = "off";
+    GOFLAGS = "-mod=readonly";
+    GOPROXY = "off";
+    GOSUMDB = "off";
+    GOTOOLCHAIN = "local";
+    GOWORK = "off";
+    disallowedReferences = [ pkgs.go ];
+  } ''
+    export HOME="$TMPDIR" GOCACHE="$TMPDIR/go-cache" GOPATH="$TMPDIR/go"
+    cd "$src"
+    ${pkgs.go}/bin/go build -trimpath -buildvcs=false -ldflags="-s -w -buildid=" -o "$out" ./init
+  '';
+`
 
 // writeHeader writes the comment, the package set argument and the
 // bindings every derivation uses: the init and writeFile.
@@ -64,8 +101,8 @@ func writeHeader(b *bytes.Buffer, p *project.Project, opts Options) {
 	default:
 		fmt.Fprintf(b, "# The package set is pinned in the HCL file.\n{ pkgs ? import (builtins.fetchTarball { url = %s; sha256 = %s; }) { } }:\n\nlet\n", quote(pin.URL), quote(pin.SHA256))
 	}
-	b.WriteString(initBinding(opts.InitPath))
-	b.WriteString("\n  # A file in the store, written by the init binary (no shell, no nixpkgs needed);\n")
+	b.WriteString(initBinding(opts))
+	b.WriteString("\n  # A file in the store, written by the init binary (no shell);\n")
 	b.WriteString("  # a non-empty check command runs at build time, $out being the file.\n")
 	fmt.Fprintf(b, "  writeFile = key: name: entry: %s: text: derivation {\n", contract.CheckVar)
 	fmt.Fprintf(b, "    inherit name text %s;\n", contract.CheckVar)
@@ -182,13 +219,53 @@ func metadata(p *project.Project) contract.Metadata {
 			m.Links[l.Path] = l.Target
 		}
 	}
+	m.FromApp = p.FromApp()
 	return m
 }
 
 type renderer struct {
 	p       *project.Project
-	paths   map[string]string   // absolute host path -> key in `paths`
-	exclude map[string][]string // absolute host path -> what its copy leaves out
+	paths   map[string]string       // absolute host path -> key in `paths`
+	exclude map[string][]string     // absolute host path -> what its copy leaves out
+	nix     map[*project.Ref]string // nix() reference -> key in `nix`
+}
+
+func newRenderer(p *project.Project) *renderer {
+	r := &renderer{p: p, paths: map[string]string{}, exclude: map[string][]string{}, nix: map[*project.Ref]string{}}
+	refs := p.Refs()
+	for i := range refs {
+		switch refs[i].Kind {
+		case project.PathRef:
+			r.paths[refs[i].Path] = r.pathKey(refs[i].Path)
+			r.exclude[refs[i].Path] = refs[i].Exclude
+		case project.NixRef:
+			r.nix[&refs[i]] = strconv.Itoa(len(r.nix) + 1)
+		}
+	}
+	return r
+}
+
+// writeNix writes the `nix` binding: the nix() expressions of the HCL
+// files, numbered in the order they were first used, each once.
+func (r *renderer) writeNix(b *bytes.Buffer) error {
+	if len(r.nix) == 0 {
+		return nil
+	}
+	b.WriteString("\n  # Nix expressions of the HCL files (nix()).\n  nix = {\n")
+	refs := r.p.Refs()
+	for i := range refs {
+		key, ok := r.nix[&refs[i]]
+		if !ok {
+			continue
+		}
+		call, err := r.nixCall(refs[i])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(b, "    %s = %s;\n", quote(key), call)
+	}
+	b.WriteString("  };\n")
+	return nil
 }
 
 // pathValue copies a file or directory beside the HCL file into the
@@ -233,15 +310,20 @@ func (r *renderer) str(s string) (string, error) {
 			b.WriteString(lit)
 			continue
 		}
+		ref, err := r.ref(part.Ref)
+		if err != nil {
+			return "", err
+		}
 		b.WriteString("${")
-		b.WriteString(r.ref(*part.Ref))
+		b.WriteString(ref)
 		b.WriteString("}")
 	}
 	b.WriteByte('"')
 	return b.String(), nil
 }
 
-func (r *renderer) ref(ref project.Ref) string {
+// ref renders what a reference stands for as a Nix expression.
+func (r *renderer) ref(ref *project.Ref) (string, error) {
 	switch ref.Kind {
 	case project.PkgRef:
 		var b strings.Builder
@@ -250,16 +332,15 @@ func (r *renderer) ref(ref project.Ref) string {
 			b.WriteString(".")
 			b.WriteString(attrName(a))
 		}
-		return b.String()
+		return b.String(), nil
 	case project.PathRef:
-		return "paths." + quote(r.paths[ref.Path])
+		return "paths." + quote(r.paths[ref.Path]), nil
 	case project.NixRef:
-		// The expression ends on its own line: a comment in it ends there.
-		return "(" + ref.Expr + "\n)"
+		return "nix." + quote(r.nix[ref]), nil
 	case project.SystemRef:
-		return "builtins.currentSystem"
+		return "builtins.currentSystem", nil
 	default:
-		return "files." + quote(ref.File)
+		return "files." + quote(ref.File), nil
 	}
 }
 

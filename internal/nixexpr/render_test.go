@@ -14,8 +14,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden .nix files")
 
-// TestGolden pins the rendered expression of every example: a change in
-// the output shows up as a diff to review, like code.
+// TestGolden pins the rendered expression of every example, with the
+// default init (built by Nix from the carried source): a change in the
+// output shows up as a diff to review, like code.
 func TestGolden(t *testing.T) {
 	examples, err := filepath.Glob("../../examples/*/app.hcl")
 	if err != nil || len(examples) == 0 {
@@ -28,7 +29,7 @@ func TestGolden(t *testing.T) {
 			if diags.HasErrors() {
 				t.Fatalf("Load(%s): %s", file, diags.Error())
 			}
-			got, err := nixexpr.Render(p, nixexpr.Options{InitPath: "/nix-docker-init", Source: "app.hcl"})
+			got, err := nixexpr.Render(p, nixexpr.Options{InitSource: "/nix-docker-init-src", Source: "app.hcl"})
 			if err != nil {
 				t.Fatalf("Render: %v", err)
 			}

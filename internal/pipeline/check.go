@@ -26,7 +26,9 @@ func Check(opts Options) (*Checked, error) {
 }
 
 // Render returns the app file's Nix expression (`nix-docker nix`); only
-// opts.File, opts.InitPath and opts.AllowPaths matter.
+// opts.File, opts.InitPath and opts.AllowPaths matter. Without InitPath the
+// init's source is written to the user's cache directory, where the
+// expression finds it.
 func Render(opts Options) ([]byte, error) {
 	r := newRun(opts, Deps{})
 	p, err := r.load()

@@ -47,6 +47,7 @@ type fakeNix struct {
 	failWith error // Build fails with it
 	missing  string
 	builds   []string // what each Build built: "system" or "result"
+	exprs    []string // the expression of each Build
 	closures int
 }
 
@@ -74,6 +75,7 @@ func (n *fakeNix) Build(_ context.Context, file, outLink string) (string, error)
 	if err != nil {
 		return "", err
 	}
+	n.exprs = append(n.exprs, string(expr))
 	if n.failWith != nil {
 		return "", n.failWith
 	}

@@ -32,9 +32,6 @@ type HostResult struct {
 // which names the system path and is written here, so it cannot be built
 // in the same nix-build (docs/architecture.md says more).
 func HostStore(ctx context.Context, opts Options, deps Deps) (*HostResult, error) {
-	if opts.InitPath == "" {
-		return nil, errNoInit
-	}
 	r := newRun(opts, deps)
 	res, err := r.hostStore(ctx)
 	return res, r.done(err)
@@ -71,12 +68,12 @@ func (r *run) hostStore(ctx context.Context) (*HostResult, error) {
 		name += "-" + filepath.Base(output.Repository(r.opts.Tag))
 	}
 	result, err := nixexpr.RenderHostStore(nixexpr.HostStoreOptions{
-		Name:     name,
-		InitPath: r.opts.InitPath,
-		System:   sys.System,
-		Archive:  archive,
-		Config:   string(img.Config),
-		Script:   dockerRunScript(img.ID(), p.Ports),
+		Name:    name,
+		Init:    sys.Init,
+		System:  sys.System,
+		Archive: archive,
+		Config:  string(img.Config),
+		Script:  dockerRunScript(img.ID(), p.Ports),
 	})
 	if err != nil {
 		return nil, err

@@ -23,7 +23,7 @@ type Options struct {
 	File      string    // the app file
 	Tag       string    // the image's name[:tag]; the name goes into LabelName
 	Include   []string  // -I entries for Nix
-	InitPath  string    // the static init binary on this host
+	InitPath  string    // a prebuilt static init binary on this host; "": Nix builds it from the carried source
 	MaxLayers int       // most layers in the image, base layers included; 0 means DefaultMaxLayers
 	Created   time.Time // the image's creation time (SOURCE_DATE_EPOCH)
 	// From is a base image in the engine (--from): the new image is its
@@ -130,16 +130,10 @@ func (r *run) logf(format string, args ...any) {
 	}
 }
 
-// errNoInit is the error for a build without the init binary.
-var errNoInit = errors.New("no init binary: build it with `go build -o bin/nix-docker-init ./init`, or set NIX_DOCKER_INIT")
-
 // Build runs every stage and delivers the image to outs: each output
 // gets it, then all are committed. Until the last output delivered, no
 // tag moves and no output file appears.
 func Build(ctx context.Context, opts Options, deps Deps, outs []output.Output) (*Result, error) {
-	if opts.InitPath == "" {
-		return nil, errNoInit
-	}
 	r := newRun(opts, deps)
 	res, err := r.build(ctx, outs)
 	return res, r.done(err)

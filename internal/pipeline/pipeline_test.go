@@ -333,6 +333,31 @@ func TestHostStore(t *testing.T) {
 	if res.System != systemPath || res.Result != resultPath || !strings.HasPrefix(res.ImageID, "sha256:") {
 		t.Errorf("HostStore = %+v", res)
 	}
+	// The result's builder is the init the system path links to, already
+	// in the store: the result needs no package set.
+	if want := `init = builtins.storePath "` + initPath + `";`; !strings.Contains(nix.exprs[1], want) || strings.Contains(nix.exprs[1], "pkgs") {
+		t.Errorf("the result's expression lacks %s or names pkgs:\n%s", want, nix.exprs[1])
+	}
+}
+
+// TestInitFromCarriedSource: without --init, the render stage writes the
+// init's source into the user's cache directory, and the expression has
+// Nix build the init from that directory.
+func TestInitFromCarriedSource(t *testing.T) {
+	opts, nix := setup(t, appHCL)
+	opts.InitPath = ""
+	_, outs := fileOutputs(t)
+	if _, err := Build(context.Background(), opts, Deps{Nix: nix, StoreRoot: nix.root}, outs); err != nil {
+		t.Fatal(err)
+	}
+	srcs, err := filepath.Glob(filepath.Join(os.Getenv("XDG_CACHE_HOME"), "nix-docker", "init-src", "*", "go.mod"))
+	if err != nil || len(srcs) != 1 {
+		t.Fatalf("the init's source in the cache directory: %v, %v; want one go.mod", srcs, err)
+	}
+	want := `src = builtins.path { path = "` + filepath.Dir(srcs[0]) + `"; name = "nix-docker-init-src"; };`
+	if !strings.Contains(nix.exprs[0], want) || !strings.Contains(nix.exprs[0], `init = pkgs.runCommand "nix-docker-init"`) {
+		t.Errorf("the expression does not build the init from %s:\n%s", filepath.Dir(srcs[0]), nix.exprs[0])
+	}
 }
 
 // TestRootEntries keeps the root entries sorted, links and their parents

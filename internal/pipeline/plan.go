@@ -26,12 +26,16 @@ func (r *run) planLayers(sys realised, base baseImage) (layerPlan, error) {
 	for _, p := range base.Paths {
 		have[p] = true
 	}
+	fromApp := map[string]bool{}
+	for _, p := range sys.Meta.FromApp {
+		fromApp[p] = true
+	}
 	all := map[string]bool{}
 	var paths []layers.StorePath
 	for _, c := range sys.Closure {
 		all[c.Path] = true
 		if !have[c.Path] {
-			paths = append(paths, layers.StorePath{Path: c.Path, NarSize: c.NarSize, References: c.References})
+			paths = append(paths, layers.StorePath{Path: c.Path, NarSize: c.NarSize, References: c.References, FromApp: fromApp[c.Path]})
 		}
 	}
 	for _, p := range base.Paths {

@@ -15,6 +15,9 @@ func (p *Project) Describe() string {
 	for _, name := range order {
 		s := p.Service(name)
 		fmt.Fprintf(&w, "  service %s\n    command: %s\n", name, p.show(s.Command))
+		if s.Directory != "" {
+			fmt.Fprintf(&w, "    directory: %s\n", p.show(s.Directory))
+		}
 		if len(s.After) > 0 {
 			fmt.Fprintf(&w, "    after: %s\n", strings.Join(s.After, ", "))
 		}
@@ -46,10 +49,26 @@ func (p *Project) show(s string) string {
 			if rel, err := filepath.Rel(p.Dir, ref.Path); ref.Kind == PathRef && err == nil && !strings.HasPrefix(rel, "..") {
 				ref.Path = filepath.ToSlash(rel) // as written in the HCL file
 			}
+			if ref.Kind == NixRef {
+				ref.Expr = shorten(ref.Expr)
+			}
 			b.WriteString("${" + ref.String() + "}")
 		} else {
 			b.WriteString(part.Lit)
 		}
 	}
 	return b.String()
+}
+
+// shorten cuts a nix() expression to its first line, at most 48
+// characters, for the plan.
+func shorten(expr string) string {
+	line, _, cut := strings.Cut(strings.TrimSpace(expr), "\n")
+	if r := []rune(line); len(r) > 48 {
+		line, cut = string(r[:48]), true
+	}
+	if cut {
+		line += "..."
+	}
+	return line
 }

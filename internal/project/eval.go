@@ -10,7 +10,6 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
-	"github.com/zclconf/go-cty/cty/function"
 )
 
 // scope is where an expression is evaluated: the app file, or one module
@@ -22,6 +21,7 @@ type scope struct {
 	dir      string    // directory for path(); "" in built-in modules
 	options  cty.Value
 	files    map[string]cty.Value // file label -> placeholder
+	locals   map[string]cty.Value // local values of this file, as evaluated so far
 	services map[string]bool      // service labels declared in this file
 	value    cty.Value            // an option's value, in its validation blocks
 }
@@ -43,6 +43,9 @@ func (l *loader) evalContext(sc *scope, expr hcl.Expression) (*hcl.EvalContext, 
 	}
 	if sc.value != cty.NilVal {
 		vars["value"] = sc.value
+	}
+	if sc.locals != nil {
+		vars["local"] = cty.ObjectVal(sc.locals)
 	}
 	return &hcl.EvalContext{
 		Variables: vars,
@@ -116,31 +119,6 @@ func (l *loader) pkgsObject(trs []hcl.Traversal) (cty.Value, hcl.Diagnostics) {
 		return cty.ObjectVal(m)
 	}
 	return build(root), diags
-}
-
-// nixFunc is the raw Nix escape hatch: nix("pkgs.php.withExtensions (e: [ e.all.pdo ])")
-// stands for the store path of that expression, evaluated with `pkgs` in
-// scope.
-func (l *loader) nixFunc() function.Function {
-	return function.New(&function.Spec{
-		Params: []function.Parameter{{Name: "expression", Type: cty.String}},
-		Type:   function.StaticReturnType(cty.String),
-		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			expr := strings.TrimSpace(args[0].AsString())
-			if expr == "" {
-				return cty.NilVal, fmt.Errorf("nix() needs a Nix expression, such as \"pkgs.hello\"")
-			}
-			if l.proj.HasRefs(expr) || strings.ContainsAny(expr, markOpen+markClose) {
-				return cty.NilVal, fmt.Errorf("nix() takes a literal Nix expression; it cannot hold references (write pkgs.x inside it instead of ${pkgs.x})")
-			}
-			for i := 0; i < len(expr); i++ {
-				if c := expr[i]; (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f {
-					return cty.NilVal, fmt.Errorf("nix() cannot hold the control character %q (at byte %d): Nix source is text", rune(c), i)
-				}
-			}
-			return cty.StringVal(l.proj.placeholder(Ref{Kind: NixRef, Expr: expr})), nil
-		},
-	})
 }
 
 func (l *loader) eval(sc *scope, expr hcl.Expression) (cty.Value, bool) {

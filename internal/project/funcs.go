@@ -20,8 +20,9 @@ import (
 // (see opaque).
 func (l *loader) functions(sc *scope) map[string]function.Function {
 	fns := map[string]function.Function{
-		"path": l.pathFunc(sc),
-		"nix":  l.nixFunc(),
+		"path":        l.pathFunc(sc),
+		"nix":         l.nixFunc(),
+		"npm_package": l.npmPackageFunc(),
 
 		"can": tryfunc.CanFunc,
 		"try": tryfunc.TryFunc,

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/nix-docker/nix-docker/internal/npm"
 	"github.com/nix-docker/nix-docker/internal/runspec"
 	"github.com/nix-docker/nix-docker/schema"
 )
@@ -28,6 +29,8 @@ type loader struct {
 	// decl{"after", "app"}, decl{"service user", "app"}, ...
 	decls map[decl]hcl.Range
 	ports ports
+	// npm caches npm_package() reads, by directory.
+	npm map[string]*npm.Project
 	// missing is where HCL points at what the app file lacks.
 	missing hcl.Range
 
@@ -148,6 +151,7 @@ func (l *loader) addFile(sc *scope, f *schema.File, chain []string) {
 		key := l.name(sc, fb.Name)
 		sc.files[fb.Name] = cty.StringVal(l.proj.placeholder(Ref{Kind: FileRef, File: key}))
 	}
+	l.addLocals(sc, f.Locals)
 	for _, img := range f.Images {
 		l.addImage(sc, img)
 	}

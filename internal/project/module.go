@@ -93,7 +93,34 @@ func (l *loader) addModule(sc *scope, m *schema.Module, chain []string) {
 			l.errorf(a.NameRange, "Unsupported option", "Module %q has no option named %q.%s Its options: %s.", id, a.Name, suggest(a.Name, names), strings.Join(sortedStrings(names), ", "))
 		}
 	}
+	values, at, ok := l.optionValues(sc, m, f, instance, dir)
+	if !ok {
+		return
+	}
+	// Validations run once every option has its value: a condition may
+	// read the others (option.NAME), as Terraform's may.
+	msc.options = cty.ObjectVal(values)
+	failed := false
+	for _, o := range f.Options {
+		vsc := &scope{instance: instance, dir: dir, value: values[o.Name], options: msc.options}
+		if !l.validate(vsc, o, at[o.Name]) {
+			failed = true
+		}
+	}
+	if failed {
+		return
+	}
+	l.proj.Modules = append(l.proj.Modules, ModuleInstance{Name: instance, Source: id, DeclRange: m.DeclRange})
+	l.addFile(msc, f, append(chain, id))
+}
+
+// optionValues evaluates a module instance's options: the values given
+// (evaluated where the module is used) or the defaults (evaluated in the
+// module), each conformed to its declared type. at is where each value
+// was given (the module block, for defaults).
+func (l *loader) optionValues(sc *scope, m *schema.Module, f *schema.File, instance, dir string) (map[string]cty.Value, map[string]hcl.Range, bool) {
 	values := map[string]cty.Value{}
+	at := map[string]hcl.Range{}
 	failed := false
 	for _, o := range f.Options {
 		ty := cty.DynamicPseudoType
@@ -120,21 +147,13 @@ func (l *loader) addModule(sc *scope, m *schema.Module, chain []string) {
 			failed = true
 			continue
 		}
-		at := m.DeclRange
+		at[o.Name] = m.DeclRange
 		if a := m.Options[o.Name]; a != nil {
-			at = a.Expr.Range()
-		}
-		if !l.validate(&scope{instance: instance, dir: dir, value: v}, o, at) {
-			failed = true
-			continue
+			at[o.Name] = a.Expr.Range()
 		}
 		values[o.Name] = v
 	}
-	if failed {
-		return
-	}
-	msc.options = cty.ObjectVal(values)
-	l.addFile(msc, f, append(chain, id))
+	return values, at, !failed
 }
 
 func (l *loader) validate(sc *scope, o *schema.Option, at hcl.Range) bool {

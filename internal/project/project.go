@@ -4,10 +4,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/nix-docker/nix-docker/internal/runspec"
 )
@@ -29,6 +31,8 @@ type Project struct {
 	// Links are symlinks at the image's root, path -> target (which may
 	// hold placeholders), such as /bin/sh for programs that popen().
 	Links []Link
+	// Modules are the module instances, in the order they were expanded.
+	Modules []ModuleInstance
 	// Nixpkgs is the pinned package set, if the app file pins one.
 	Nixpkgs *Pin
 	// Warnings are the non-fatal diagnostics of the load.
@@ -36,6 +40,25 @@ type Project struct {
 
 	refs  []Ref
 	nonce string
+}
+
+// ModuleInstance is one module block: the instance's name, the module's
+// source ("builtin:node", or a file's path) and the block's range, where
+// a failed build of what the instance contributes is reported.
+type ModuleInstance struct {
+	Name      string
+	Source    string
+	DeclRange hcl.Range
+}
+
+// Module returns the named module instance, or nil.
+func (p *Project) Module(name string) *ModuleInstance {
+	for i := range p.Modules {
+		if p.Modules[i].Name == name {
+			return &p.Modules[i]
+		}
+	}
+	return nil
 }
 
 // RefKind says what a placeholder stands for.
@@ -59,6 +82,21 @@ type Ref struct {
 	Exclude []string
 	File    string // FileRef: File.Key
 	Expr    string // NixRef: Nix source
+	// Args are a NixRef's bindings (an object value; cty.NilVal for
+	// none): nix(EXPR, { name = value }) evaluates EXPR with each name
+	// bound to its value. Strings in them may hold placeholders.
+	Args cty.Value
+}
+
+// same tells whether two references stand for the same thing.
+func (r Ref) same(o Ref) bool {
+	if r.Kind != o.Kind || r.Path != o.Path || r.File != o.File || r.Expr != o.Expr || !slices.Equal(r.Attr, o.Attr) {
+		return false
+	}
+	if r.Args == cty.NilVal || o.Args == cty.NilVal {
+		return r.Args == cty.NilVal && o.Args == cty.NilVal
+	}
+	return r.Args.RawEquals(o.Args)
 }
 
 // Part is a piece of a string: a literal, or a reference.
@@ -85,7 +123,7 @@ func newNonce() string {
 // forge one; it never reaches any output.
 func (p *Project) placeholder(r Ref) string {
 	for i, have := range p.refs {
-		if have.Kind == r.Kind && have.Path == r.Path && have.File == r.File && have.Expr == r.Expr && strings.Join(have.Attr, "\x00") == strings.Join(r.Attr, "\x00") && len(have.Attr) == len(r.Attr) {
+		if have.same(r) {
 			return p.mark(i)
 		}
 	}
@@ -130,6 +168,43 @@ func (p *Project) Split(s string) []Part {
 // built for (builtins.currentSystem), which the image config's
 // architecture and OS come from.
 func (p *Project) System() string { return p.placeholder(Ref{Kind: SystemRef}) }
+
+// FromApp returns placeholders for the nix() expressions built from the
+// app's own files: those whose bindings hold a path() value, directly or
+// through another nix() expression, in first-use order.
+func (p *Project) FromApp() []string {
+	var out []string
+	for i := range p.refs {
+		if p.refs[i].Kind == NixRef && p.usesPath(p.refs[i].Args, 0) {
+			out = append(out, p.mark(i))
+		}
+	}
+	return out
+}
+
+// usesPath tells whether a nix() binding value refers to a path() value.
+func (p *Project) usesPath(v cty.Value, depth int) bool {
+	if v == cty.NilVal || v.IsNull() || depth > len(p.refs) {
+		return false
+	}
+	found := false
+	cty.Walk(v, func(_ cty.Path, e cty.Value) (bool, error) {
+		if found || e.IsNull() || e.Type() != cty.String {
+			return !found, nil
+		}
+		for _, part := range p.Split(e.AsString()) {
+			switch {
+			case part.Ref == nil:
+			case part.Ref.Kind == PathRef:
+				found = true
+			case part.Ref.Kind == NixRef:
+				found = found || p.usesPath(part.Ref.Args, depth+1)
+			}
+		}
+		return !found, nil
+	})
+	return found
+}
 
 // Refs returns every reference the project uses, in first-use order.
 func (p *Project) Refs() []Ref { return p.refs }

@@ -72,31 +72,18 @@ func RepoRoot(t testing.TB) string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// BuildBinaries builds nix-docker and nix-docker-init into dir, the way
-// scripts/setup does, and returns their paths.
-func BuildBinaries(t testing.TB, dir string) (nixDocker, init string) {
+// BuildNixDocker builds nix-docker into dir, the way scripts/setup does,
+// and returns its path. Nothing is built beside it: it has Nix build the
+// init from the source it carries.
+func BuildNixDocker(t testing.TB, dir string) string {
 	t.Helper()
-	root := RepoRoot(t)
-	nixDocker = filepath.Join(dir, "nix-docker")
-	init = filepath.Join(dir, "nix-docker-init")
-	for _, b := range []struct {
-		out, pkg string
-		env      []string
-		flags    []string
-	}{
-		{nixDocker, "./cmd/nix-docker", nil, nil},
-		{init, "./init", []string{"CGO_ENABLED=0"}, []string{"-trimpath", "-ldflags=-s -w"}},
-	} {
-		args := append([]string{"build"}, b.flags...)
-		args = append(args, "-o", b.out, b.pkg)
-		cmd := exec.Command("go", args...)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), b.env...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", b.pkg, err, out)
-		}
+	out := filepath.Join(dir, "nix-docker")
+	cmd := exec.Command("go", "build", "-o", out, "./cmd/nix-docker")
+	cmd.Dir = RepoRoot(t)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/nix-docker: %v\n%s", err, b)
 	}
-	return nixDocker, init
+	return out
 }
 
 // NeedCommand skips (or, in CI, fails) the test when a program is not on

@@ -43,12 +43,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// nixDocker returns the path of a freshly built nix-docker, with
-// nix-docker-init beside it.
+// nixDocker returns the path of a freshly built nix-docker, alone in its
+// directory: Nix builds the init from the source it carries.
 func nixDocker(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		nixDockerB, _ = testutil.BuildBinaries(t, binDir)
+		nixDockerB = testutil.BuildNixDocker(t, binDir)
 	})
 	if nixDockerB == "" {
 		t.Fatal("building the binaries failed")

@@ -49,7 +49,8 @@ service "probe" {
 // each example (generated files with their checks such as httpd -t, the
 // system path) in the sandbox with nix-store --check: a fresh run of each
 // builder, even where the store already holds its output, that must also
-// give the same bytes.
+// give the same bytes. The init's own derivation, the same for every
+// example, is rebuilt once, by TestInitDerivation.
 func TestExamplesSandboxed(t *testing.T) {
 	t.Parallel()
 	testutil.NeedNix(t)

@@ -533,6 +533,36 @@ let
     '';
   };
 
+  # Go (nixpkgs: go, pkgs/development/compilers/go/1.2x.nix): the host's official Go
+  # distribution (https://go.dev/dl, unpacked in /usr/local/go), copied as nixpkgs
+  # installs it: GOROOT is share/go (bin pkg src lib misc api doc go.env VERSION),
+  # bin/go and bin/gofmt link into it. Its programs are static: nothing to patch, no
+  # dependencies. nix-docker's init is built with it, in the sandbox.
+  goRoot = "/usr/local/go";
+  goVersion = builtins.replaceStrings [ "go" ] [ "" ] (builtins.head (builtins.split "\n"
+    (builtins.readFile (need "Go from https://go.dev/dl, unpacked in /usr/local/go" "${goRoot}/VERSION"))));
+  go = derivation {
+    name = "go-${goVersion}";
+    inherit system goRoot;
+    builder = sh;
+    args = [ "sh" "-ec" ''
+      [ -d "$goRoot/src" ] || { echo "go: $goRoot is not visible: build the stand-in with the sandbox off (scripts/setup)" >&2; exit 1; }
+      mkdir -p "$out/share/go" "$out/bin"
+      for f in bin pkg src lib misc api doc go.env VERSION; do cp -R "$goRoot/$f" "$out/share/go/"; done
+      for f in "$out"/share/go/bin/*; do ln -s "$f" "$out/bin/"; done
+    '' ];
+    # The version file and the go command key the derivation (an upgrade changes both).
+    srcHash = hashString "sha256" "${hashOf "${goRoot}/VERSION"} ${hashOf "${goRoot}/bin/go"}";
+  } // { version = goVersion; meta = { description = "go ${goVersion}, the host's Go distribution (test data)"; }; };
+
+  # GNU bash, for nix-shell (it starts (import <nixpkgs> { }).bashInteractive).
+  bashInteractive = mkDebianPackage {
+    pname = "bash-interactive"; version = "5.2.15";
+    bins = [ "/usr/bin/bash bin/bash" ];
+    links = [ "bin/sh bash" ];
+    deps = [ glibc ncurses ];
+  };
+
   # ---------------------------------------------------------------- trivial builders
   # Build scripts run under busybox sh with the busybox applets on PATH.
   writeText = name: text: derivation {
@@ -549,6 +579,11 @@ let
     args = [ "sh" "-e" (writeText "${name}-builder.sh" script) ];
   });
 
+  # Node.js projects (npm.nix) and shells (shell.nix): builders written for the
+  # stand-in with nixpkgs' interfaces.
+  npmBuilders = import ./npm.nix { inherit system busybox sh runCommand; };
+  shellBuilders = import ./shell.nix { inherit system sh busybox; };
+
 in {
   inherit glibc libgcc openssl zlib zstd xz pcre2 libxcrypt gmp nettle brotli expat libuuid apr aprutil;
   inherit lz4 libcap libgpg-error libgcrypt systemdLibs libcap_ng audit pam libffi libtasn1 libunistring
@@ -556,4 +591,8 @@ in {
     libpq tzdata nghttp2 curl libxslt bzip2 libzip sqlite oniguruma unixODBC uwimap;
   inherit redis apacheHttpd nginx nodejs lighttpd busybox postgresql mariadb php;
   inherit writeText runCommand system;
+  inherit go;
+  inherit bashInteractive;
+  inherit (npmBuilders) fetchurl importNpmLock;
+  inherit (shellBuilders) stdenv mkShell;
 }

@@ -2,9 +2,26 @@
 { pkgs ? import <nixpkgs> { } }:
 
 let
-  init = builtins.path { path = "/nix-docker-init"; name = "nix-docker-init"; };
+  # The init (PID 1, and the builder of the files below), built by Nix from the
+  # source nix-docker carries: static, offline, the Go toolchain not in its closure.
+  init = pkgs.runCommand "nix-docker-init" {
+    src = builtins.path { path = "/nix-docker-init-src"; name = "nix-docker-init-src"; };
+    CGO_ENABLED = "0";
+    GO111MODULE = "on";
+    GOENV = "off";
+    GOFLAGS = "-mod=readonly";
+    GOPROXY = "off";
+    GOSUMDB = "off";
+    GOTOOLCHAIN = "local";
+    GOWORK = "off";
+    disallowedReferences = [ pkgs.go ];
+  } ''
+    export HOME="$TMPDIR" GOCACHE="$TMPDIR/go-cache" GOPATH="$TMPDIR/go"
+    cd "$src"
+    ${pkgs.go}/bin/go build -trimpath -buildvcs=false -ldflags="-s -w -buildid=" -o "$out" ./init
+  '';
 
-  # A file in the store, written by the init binary (no shell, no nixpkgs needed);
+  # A file in the store, written by the init binary (no shell);
   # a non-empty check command runs at build time, $out being the file.
   writeFile = key: name: entry: check: text: derivation {
     inherit name text check;

@@ -2,9 +2,26 @@
 { pkgs ? import <nixpkgs> { } }:
 
 let
-  init = builtins.path { path = "/nix-docker-init"; name = "nix-docker-init"; };
+  # The init (PID 1, and the builder of the files below), built by Nix from the
+  # source nix-docker carries: static, offline, the Go toolchain not in its closure.
+  init = pkgs.runCommand "nix-docker-init" {
+    src = builtins.path { path = "/nix-docker-init-src"; name = "nix-docker-init-src"; };
+    CGO_ENABLED = "0";
+    GO111MODULE = "on";
+    GOENV = "off";
+    GOFLAGS = "-mod=readonly";
+    GOPROXY = "off";
+    GOSUMDB = "off";
+    GOTOOLCHAIN = "local";
+    GOWORK = "off";
+    disallowedReferences = [ pkgs.go ];
+  } ''
+    export HOME="$TMPDIR" GOCACHE="$TMPDIR/go-cache" GOPATH="$TMPDIR/go"
+    cd "$src"
+    ${pkgs.go}/bin/go build -trimpath -buildvcs=false -ldflags="-s -w -buildid=" -o "$out" ./init
+  '';
 
-  # A file in the store, written by the init binary (no shell, no nixpkgs needed);
+  # A file in the store, written by the init binary (no shell);
   # a non-empty check command runs at build time, $out being the file.
   writeFile = key: name: entry: check: text: derivation {
     inherit name text check;
@@ -68,6 +85,51 @@ DirectoryIndex index.html
 
 ";
   };
+
+  # Nix expressions of the HCL files (nix()).
+  nix = {
+    "1" = (({ instance, nodejs, npmRoot, registry, scopes }:
+let
+  inherit (builtins) attrNames elemAt filter fromJSON getAttr hasAttr head mapAttrs match readFile removeAttrs replaceStrings;
+  package = fromJSON (readFile (npmRoot + "/package.json"));
+  lock = fromJSON (readFile (npmRoot + "/package-lock.json"));
+  dev = filter (p: lock.packages.${p}.dev or false) (attrNames lock.packages);
+  registryOf = name:
+    let scope = match "(@[^/]+)/.*" name; in
+    if scope != null && hasAttr (head scope) scopes then getAttr (head scope) scopes else registry;
+  tarball = path: m:
+    let name = m.name or (head (match ".*node_modules/(.*)" path));
+    in registryOf name + "/" + name + "/-/" + elemAt (match "(@[^/]+/)?(.*)" name) 1 + "-" + m.version + ".tgz";
+  withURL = path: m:
+    if path == "" || m ? resolved || m.link or false || m.inBundle or false then m
+    else m // { resolved = tarball path m; };
+  storeName = replaceStrings [ "@" "/" "~" ] [ "" "-" "-" ] (package.name or instance);
+in
+pkgs.importNpmLock.buildNodeModules {
+  inherit npmRoot nodejs;
+  package = removeAttrs package [ "devDependencies" ];
+  packageLock = lock // {
+    packages = mapAttrs withURL (removeAttrs lock.packages dev)
+      // { "" = removeAttrs lock.packages."" [ "devDependencies" ]; };
+  };
+  derivationArgs = {
+    pname = storeName + "-node-modules";
+    version = package.version or "0";
+    nixDockerModule = instance;
+    inherit nodejs;
+    postInstall = "rm -f $out/package.json $out/package-lock.json $out/node_modules/.package-lock.json; mkdir -p $out/node_modules; ln -s $nodejs $out/nodejs";
+  };
+}
+) { instance = "app"; nodejs = pkgs.nodejs; npmRoot = paths."app"; registry = "https://registry.npmjs.org"; scopes = { }; });
+    "2" = (({ name, nodeModules, src }:
+pkgs.runCommand name { inherit src nodeModules; } ''
+  cp -R "$src" "$out"
+  chmod -R u+w "$out"
+  rm -rf "$out/node_modules"
+  ln -s "$nodeModules/node_modules" "$out/node_modules"
+''
+) { name = "webapp-1.0.0"; nodeModules = nix."1"; src = paths."app"; });
+  };
 in
 derivation {
   name = "nix-docker-system";
@@ -87,7 +149,11 @@ redis:x:6379:
 nogroup:x:65534:
 ";
   image = "{
-  \"system\": \"${builtins.currentSystem}\"
+  \"system\": \"${builtins.currentSystem}\",
+  \"fromApp\": [
+    \"${nix."1"}\",
+    \"${nix."2"}\"
+  ]
 }
 ";
   nsswitch = "passwd: files
@@ -104,11 +170,15 @@ nobody:x:65534:65534::/var/empty:/sbin/nologin
   \"services\": [
     {
       \"name\": \"app\",
-      \"command\": \"${pkgs.nodejs}/bin/node ${paths."app"}/server.js\",
+      \"command\": \"node server.js\",
       \"environment\": {
+        \"NODE_ENV\": \"production\",
+        \"NODE_PATH\": \"${nix."1"}/node_modules\",
+        \"PATH\": \"${nix."2"}/node_modules/.bin:${pkgs.nodejs}/bin\",
         \"PORT\": \"8080\",
-        \"REDIS_PORT\": \"6379\"
+        \"REDIS_URL\": \"redis://127.0.0.1:6379\"
       },
+      \"directory\": \"${nix."2"}\",
       \"user\": \"nobody\",
       \"after\": [
         \"redis\"

@@ -1,0 +1,3 @@
+service "x" {
+  command = "${nix("pkgs.hello", { pkgs = "x" })}/bin/hello" # ERROR: Error in function call
+}

@@ -1,0 +1,3 @@
+service "x" {
+  command = "${nix("${pkgs.hello}")}/bin/hello" # ERROR: Error in function call
+}

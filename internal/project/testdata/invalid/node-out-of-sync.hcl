@@ -1,0 +1,4 @@
+module "app" {
+  source = "node"
+  src    = path("node/out-of-sync") # ERROR: Invalid option value
+}

@@ -1,0 +1,4 @@
+module "app" {
+  source = "node"
+  src    = path("app")
+}
