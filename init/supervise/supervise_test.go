@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -32,6 +33,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	reaper = reap.Start()
+	// The init catches HUP (pid1.go), so its services start with HUP at
+	// its default. Run under nohup, the test binary would hand them HUP
+	// ignored, which a shell cannot trap (TestControl). Catch it as the
+	// init does.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGHUP)
 	os.Exit(m.Run())
 }
 
