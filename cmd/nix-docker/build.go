@@ -230,12 +230,12 @@ func outputs(ctx context.Context, f buildFlags, cli *docker.Traced, stdout, stde
 		if f.from != "" {
 			bases = []string{f.from}
 		}
-		later := describeEngine(ctx, cli, f, bases)
+		later, wait := describeEngine(ctx, cli, f, bases)
 		*ready = func() error {
 			if f.quiet {
-				return later.ready(nil)
+				return wait(nil)
 			}
-			return later.ready(stderr)
+			return wait(stderr)
 		}
 		outs = append(outs, later)
 	}

@@ -237,3 +237,36 @@ func TestRetagSkipped(t *testing.T) {
 		t.Errorf("the engine names %v, want app:latest and app:v1 only", got)
 	}
 }
+
+// TestPending: a pending output is its output once made, and the reason
+// it could not be made for every method that needs it.
+func TestPending(t *testing.T) {
+	f := newFakeClient()
+	img := smallImage(t, "/tmp")
+	classic := docker.Engine{Product: "Docker", Store: docker.StoreClassic, Local: true, Host: "unix:///fake.sock"}
+	p := NewPending("engine", func() (Output, error) { return NewEngine(f, classic, "app:v1", nil, false), nil })
+	if p.Name() != "engine" || p.NeedsBaseLayers() {
+		t.Errorf("pending engine: name %q, needs base layers %v; want engine, false", p.Name(), p.NeedsBaseLayers())
+	}
+	if _, err := p.Deliver(context.Background(), img); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.images["app:v1"]; got.ID != img.ID() {
+		t.Errorf("app:v1 names %q, want %s", got.ID, img.ID())
+	}
+
+	failed := NewPending("engine", func() (Output, error) { return nil, errors.New("no engine") })
+	if _, err := failed.Deliver(context.Background(), img); err == nil || err.Error() != "no engine" {
+		t.Errorf("Deliver of a failed output: %v, want its error", err)
+	}
+	if err := failed.Commit(context.Background()); err == nil {
+		t.Error("Commit of a failed output: no error")
+	}
+	failed.Abort() // nothing to abort, and no panic
+	if failed.NeedsBaseLayers() {
+		t.Error("a failed output needs base layers")
+	}
+}
