@@ -93,7 +93,7 @@ locals {
   # with a bin script arrives: the image's lower layers do not move then.
   node_modules = nix(<<-EOT
     let
-      inherit (builtins) attrNames elemAt filter fromJSON getAttr hasAttr head mapAttrs match readFile removeAttrs replaceStrings;
+      inherit (builtins) attrNames concatStringsSep elemAt filter fromJSON getAttr hasAttr head isString mapAttrs match readFile removeAttrs replaceStrings split substring;
       package = fromJSON (readFile (npmRoot + "/package.json"));
       lock = fromJSON (readFile (npmRoot + "/package-lock.json"));
       dev = filter (p: lock.packages.$${p}.dev or false) (attrNames lock.packages);
@@ -106,18 +106,25 @@ locals {
       withURL = path: m:
         if path == "" || m ? resolved || m.link or false || m.inBundle or false then m
         else m // { resolved = tarball path m; };
-      storeName = replaceStrings [ "@" "/" "~" ] [ "" "-" "-" ] (package.name or instance);
+      # Store path names hold [A-Za-z0-9+._?=-] only, and start with no dot.
+      storeSafe = s:
+        let t = concatStringsSep "-" (filter isString (split "[^A-Za-z0-9+._?=-]+" (replaceStrings [ "@" ] [ "" ] s)));
+        in if t == "" || substring 0 1 t == "." then "_" + t else t;
+      storeName = storeSafe (package.name or instance);
+      storeVersion = storeSafe (package.version or "0");
     in
     pkgs.importNpmLock.buildNodeModules {
       inherit npmRoot nodejs;
-      package = removeAttrs package [ "devDependencies" ];
+      # importNpmLock names its sources' path after package.json's name and
+      # version: the store-safe ones.
+      package = removeAttrs package [ "devDependencies" ] // { name = storeName; version = storeVersion; };
       packageLock = lock // {
         packages = mapAttrs withURL (removeAttrs lock.packages dev)
           // { "" = removeAttrs lock.packages."" [ "devDependencies" ]; };
       };
       derivationArgs = {
         pname = storeName + "-node-modules";
-        version = package.version or "0";
+        version = storeVersion;
         nixDockerModule = instance;
         inherit nodejs;
         postInstall = "rm -f $out/package.json $out/package-lock.json $out/node_modules/.package-lock.json; mkdir -p $out/node_modules; ln -s $nodejs $out/nodejs";
@@ -129,18 +136,22 @@ locals {
   # The app's own files, with node_modules linked in where Node.js looks for
   # it (require and import resolve from the file's own directory).
   app = nix(<<-EOT
-    pkgs.runCommand name { inherit src nodeModules; } ''
+    let
+      inherit (builtins) concatStringsSep filter isString replaceStrings split substring;
+      t = concatStringsSep "-" (filter isString (split "[^A-Za-z0-9+._?=-]+" (replaceStrings [ "@" ] [ "" ] name)));
+    in
+    pkgs.runCommand (if t == "" || substring 0 1 t == "." then "_" + t else t) { inherit src nodeModules; } ''
       cp -R "$src" "$out"
       chmod -R u+w "$out"
       rm -rf "$out/node_modules"
       ln -s "$nodeModules/node_modules" "$out/node_modules"
     ''
   EOT
-  , { src = option.src, nodeModules = local.node_modules, name = replace(replace("${local.package.name != "" ? local.package.name : module.name}-${local.package.version != "" ? local.package.version : "0"}", "@", ""), "/", "-") })
+  , { src = option.src, nodeModules = local.node_modules, name = "${local.package.name != "" ? local.package.name : module.name}-${local.package.version != "" ? local.package.version : "0"}" })
 }
 
 service "main" {
-  command     = local.needs_shell ? "${pkgs.busybox}/bin/sh -c '${replace(local.start, "'", "'\\''")}'" : local.start
+  command     = local.needs_shell ? "${pkgs.busybox}/bin/sh -c ${shell_quote(local.start)}" : local.start
   directory   = local.app
   user        = option.user
   stopasgroup = true
