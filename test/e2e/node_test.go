@@ -237,6 +237,35 @@ func TestNodeLockfiles(t *testing.T) {
 	})
 }
 
+// TestNodeStoreNames: package.json's name and version become store path
+// names, which hold [A-Za-z0-9+._?=-] only: any name npm accepts (old
+// packages may hold ~ ' ! ( ) *) and any version string still evaluate,
+// the other characters replaced by "-".
+func TestNodeStoreNames(t *testing.T) {
+	t.Parallel()
+	testutil.NeedNix(t)
+	bin := nixDocker(t)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "app"), 0o755)
+	const pkg = `{ "name": "@acme/my~app(x)", "version": "1.0.0 beta", "main": "index.js" }`
+	const lock = `{ "name": "@acme/my~app(x)", "version": "1.0.0 beta", "lockfileVersion": 3, "packages": { "": { "name": "@acme/my~app(x)", "version": "1.0.0 beta" } } }`
+	os.WriteFile(filepath.Join(dir, "app", "package.json"), []byte(pkg), 0o644)
+	os.WriteFile(filepath.Join(dir, "app", "package-lock.json"), []byte(lock), 0o644)
+	os.WriteFile(filepath.Join(dir, "app.hcl"), []byte("module \"app\" {\n  source = \"node\"\n  src    = path(\"app\")\n}\n"), 0o644)
+	expr := filepath.Join(dir, "default.nix")
+	os.WriteFile(expr, []byte(must(t, bin, "nix", filepath.Join(dir, "app.hcl"))), 0o644)
+	r := run(t, "nix-instantiate", "-I", nixpkgsArg(t), expr)
+	if r.code != 0 {
+		t.Fatalf("nix-instantiate: exit %d\n%s", r.code, r.stderr)
+	}
+	drvs := must(t, "nix-store", "--query", "--requisites", strings.TrimSpace(r.stdout))
+	for _, want := range []string{"-acme-my-app-x--node-modules-1.0.0-beta.drv", "-acme-my-app-x--1.0.0-beta.drv", "-acme-my-app-x--1.0.0-beta-sources.drv"} {
+		if !strings.Contains(drvs, want) {
+			t.Errorf("no derivation named *%s among:\n%s", want, drvs)
+		}
+	}
+}
+
 // TestNodeBadInput: a project the node module cannot build fails with
 // an error at the app file's line and column, naming the lockfile entry,
 // and tags nothing: found while loading (no lockfile, lockfile v1, out
