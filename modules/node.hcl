@@ -74,6 +74,10 @@ option "nodejs" {
   type        = string
   default     = pkgs.nodejs
   description = "The Node.js package: it runs the app and npm builds node_modules with it. nixpkgs: nodejs, nodejs_20, nodejs_22, ... NixOS has no such option."
+  validation {
+    condition     = is_path(value)
+    error_message = "nodejs is a package, such as pkgs.nodejs_22: its bin/node runs the app."
+  }
 }
 
 locals {
@@ -127,7 +131,7 @@ locals {
         version = storeVersion;
         nixDockerModule = instance;
         inherit nodejs;
-        postInstall = "rm -f $out/package.json $out/package-lock.json $out/node_modules/.package-lock.json; mkdir -p $out/node_modules; ln -s $nodejs $out/nodejs";
+        postInstall = "rm -f $out/package.json $out/package-lock.json $out/node_modules/.package-lock.json; mkdir -p $out/node_modules; ln -s \"$nodejs\" $out/nodejs";
       };
     }
   EOT

@@ -206,6 +206,24 @@ func TestNodeStartWords(t *testing.T) {
 	}
 }
 
+// TestNodeOptionErrors: a bad user or nodejs is an error in the app
+// file, at the module block or the value, never inside the built-in
+// module's own file.
+func TestNodeOptionErrors(t *testing.T) {
+	for _, c := range []struct {
+		option, summary string
+		line            int
+	}{
+		{"user = \"ghost\"", "Unknown user", 1},
+		{"nodejs = \"node\"", "Invalid option value", 4},
+	} {
+		_, diags := nodeLoad(t, "module \"app\" {\n  source = \"node\"\n  src = path(\"app\")\n  "+c.option+"\n}\n", nil)
+		if len(diags) != 1 || diags[0].Summary != c.summary || diags[0].Subject == nil || filepath.Base(diags[0].Subject.Filename) != "app.hcl" || diags[0].Subject.Start.Line != c.line {
+			t.Errorf("%s: %v, want one error %q at app.hcl:%d", c.option, diags, c.summary, c.line)
+		}
+	}
+}
+
 func quoteHCL(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "${", "$${", "%{", "%%{", "\n", `\n`, "\t", `\t`, "\x01", `\u0001`)
 	return `"` + r.Replace(s) + `"`

@@ -181,7 +181,11 @@ func (d *serviceDecoder) directory(a *hcl.Attribute) {
 func (d *serviceDecoder) user(a *hcl.Attribute) {
 	if u, _, ok := d.l.str(d.sc, d.s.Attrs, a.Name); ok {
 		d.svc.User = u
-		d.l.decls[decl{"service user", d.svc.Name}] = a.Expr.Range()
+		at := a.Expr.Range()
+		if d.sc.instance != "" && d.sc.dir == "" {
+			at = d.sc.decl // a built-in module's user is an option of the block
+		}
+		d.l.decls[decl{"service user", d.svc.Name}] = at
 	}
 }
 
