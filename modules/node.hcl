@@ -86,7 +86,12 @@ locals {
   # The init splits a command line into words as a shell would, but expands
   # nothing: a line that needs a shell runs through one.
   needs_shell = can(regex("[$`&|;<>(){}*?~#!\\[\\]\\n]|^\\s*[A-Za-z_][A-Za-z0-9_]*=", local.start))
-  registry    = trimsuffix(option.registry != "" ? option.registry : (local.package.registry != "" ? local.package.registry : "https://registry.npmjs.org"), "/")
+  # Store path names hold [A-Za-z0-9+._?=-] only and start with no dot:
+  # package.json's name and version, other characters dropped.
+  store_words   = join("-", regexall("[A-Za-z0-9+._?=-]+", replace(local.package.name != "" ? local.package.name : module.name, "@", "")))
+  store_name    = local.store_words == "" || substr(local.store_words, 0, 1) == "." ? "_${local.store_words}" : local.store_words
+  store_version = join("-", concat(regexall("[A-Za-z0-9+._?=-]+", local.package.version), local.package.version == "" ? ["0"] : []))
+  registry      = trimsuffix(option.registry != "" ? option.registry : (local.package.registry != "" ? local.package.registry : "https://registry.npmjs.org"), "/")
 
   # node_modules, by nixpkgs' importNpmLock.buildNodeModules, from the lockfile
   # without its devDependencies and with a registry URL for every entry npm
@@ -97,7 +102,7 @@ locals {
   # with a bin script arrives: the image's lower layers do not move then.
   node_modules = nix(<<-EOT
     let
-      inherit (builtins) attrNames concatStringsSep elemAt filter fromJSON getAttr hasAttr head isString mapAttrs match readFile removeAttrs replaceStrings split substring;
+      inherit (builtins) attrNames elemAt filter fromJSON getAttr hasAttr head mapAttrs match readFile removeAttrs;
       package = fromJSON (readFile (npmRoot + "/package.json"));
       lock = fromJSON (readFile (npmRoot + "/package-lock.json"));
       dev = filter (p: lock.packages.$${p}.dev or false) (attrNames lock.packages);
@@ -110,12 +115,6 @@ locals {
       withURL = path: m:
         if path == "" || m ? resolved || m.link or false || m.inBundle or false then m
         else m // { resolved = tarball path m; };
-      # Store path names hold [A-Za-z0-9+._?=-] only, and start with no dot.
-      storeSafe = s:
-        let t = concatStringsSep "-" (filter isString (split "[^A-Za-z0-9+._?=-]+" (replaceStrings [ "@" ] [ "" ] s)));
-        in if t == "" || substring 0 1 t == "." then "_" + t else t;
-      storeName = storeSafe (package.name or instance);
-      storeVersion = storeSafe (package.version or "0");
     in
     pkgs.importNpmLock.buildNodeModules {
       inherit npmRoot nodejs;
@@ -135,23 +134,19 @@ locals {
       };
     }
   EOT
-  , { npmRoot = option.src, nodejs = option.nodejs, registry = local.registry, scopes = local.package.scopes, instance = module.name })
+  , { npmRoot = option.src, nodejs = option.nodejs, registry = local.registry, scopes = local.package.scopes, instance = module.name, storeName = local.store_name, storeVersion = local.store_version })
 
   # The app's own files, with node_modules linked in where Node.js looks for
   # it (require and import resolve from the file's own directory).
   app = nix(<<-EOT
-    let
-      inherit (builtins) concatStringsSep filter isString replaceStrings split substring;
-      t = concatStringsSep "-" (filter isString (split "[^A-Za-z0-9+._?=-]+" (replaceStrings [ "@" ] [ "" ] name)));
-    in
-    pkgs.runCommand (if t == "" || substring 0 1 t == "." then "_" + t else t) { inherit src nodeModules; } ''
+    pkgs.runCommand name { inherit src nodeModules; } ''
       cp -R "$src" "$out"
       chmod -R u+w "$out"
       rm -rf "$out/node_modules"
       ln -s "$nodeModules/node_modules" "$out/node_modules"
     ''
   EOT
-  , { src = option.src, nodeModules = local.node_modules, name = "${local.package.name != "" ? local.package.name : module.name}-${local.package.version != "" ? local.package.version : "0"}" })
+  , { src = option.src, nodeModules = local.node_modules, name = "${local.store_name}-${local.store_version}" })
 }
 
 service "main" {
