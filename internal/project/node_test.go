@@ -10,9 +10,9 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/nix-docker/nix-docker/init/supervise"
 	"github.com/nix-docker/nix-docker/internal/contract"
 	"github.com/nix-docker/nix-docker/internal/project"
+	"github.com/nix-docker/nix-docker/internal/runspec"
 	"github.com/nix-docker/nix-docker/modules"
 	"github.com/nix-docker/nix-docker/schema"
 )
@@ -182,7 +182,7 @@ func TestNodeStartWords(t *testing.T) {
 				t.Fatalf("start %q: command holds %s", start, part.Ref)
 			}
 		}
-		got, err := supervise.SplitWords(line.String())
+		got, err := runspec.SplitWords(line.String())
 		if err != nil {
 			t.Errorf("start %q: command %q does not split: %v", start, line.String(), err)
 			continue
@@ -193,7 +193,7 @@ func TestNodeStartWords(t *testing.T) {
 			}
 			continue
 		}
-		want, err := supervise.SplitWords(start)
+		want, err := runspec.SplitWords(start)
 		if err != nil || !slices.Equal(got, want) {
 			t.Errorf("start %q: command splits into %q, want %q (%v)", start, got, want, err)
 		}

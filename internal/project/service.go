@@ -10,7 +10,6 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/nix-docker/nix-docker/init/supervise"
 	"github.com/nix-docker/nix-docker/internal/runspec"
 	"github.com/nix-docker/nix-docker/schema"
 )
@@ -147,7 +146,7 @@ func (d *serviceDecoder) splits(at hcl.Range, cmd string) {
 			b.WriteString(part.Lit)
 		}
 	}
-	if _, err := supervise.SplitWords(b.String()); err != nil {
+	if _, err := runspec.SplitWords(b.String()); err != nil {
 		if d.sc.instance != "" {
 			at = d.sc.decl
 		}
