@@ -28,9 +28,7 @@ func TestVersion(t *testing.T) {
 // A binary built in a git checkout knows its commit, and whether the
 // work tree had changes.
 func TestVersionFromCheckout(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not installed")
-	}
+	testutil.NeedCommand(t, "git")
 	// A repository holding the work tree as it is now, committed.
 	root := testutil.RepoRoot(t)
 	clone := filepath.Join(t.TempDir(), "src")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/nix-docker/nix-docker/internal/docker"
 	nixdockerimage "github.com/nix-docker/nix-docker/internal/image"
+	"github.com/nix-docker/nix-docker/internal/testutil"
 )
 
 var _ docker.Archive = (*nixdockerimage.Image)(nil)
@@ -27,20 +29,16 @@ var _ docker.Archive = (*nixdockerimage.Image)(nil)
 // instead.
 func needDocker(t *testing.T) *client.Client {
 	t.Helper()
-	skip := t.Skipf
-	if os.Getenv("NIX_DOCKER_REQUIRE_INTEGRATION") == "1" {
-		skip = t.Fatalf
-	}
 	c, err := docker.New()
 	if err != nil {
-		skip("no Docker engine: %v", err)
+		testutil.Missing(t, "no Docker engine: "+err.Error())
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := c.Ping(ctx); err != nil {
 		c.Close()
-		skip("no Docker engine answers: %v", err)
+		testutil.Missing(t, "no Docker engine answers: "+err.Error())
 		return nil
 	}
 	t.Cleanup(func() { c.Close() })
@@ -58,13 +56,10 @@ const (
 // app path per version, each holding a message file.
 func storeTree(t *testing.T) string {
 	t.Helper()
-	skip := t.Skipf
-	if os.Getenv("NIX_DOCKER_REQUIRE_INTEGRATION") == "1" {
-		skip = t.Fatalf
-	}
+	testutil.NeedFile(t, "/usr/bin/busybox", "Debian: busybox-static")
 	bb, err := os.ReadFile("/usr/bin/busybox")
 	if err != nil {
-		skip("needs a static busybox at /usr/bin/busybox (Debian: busybox-static): %v", err)
+		t.Fatal(err)
 	}
 	root := t.TempDir()
 	put := func(p string, mode fs.FileMode, data []byte) {
@@ -77,11 +72,23 @@ func storeTree(t *testing.T) string {
 		}
 	}
 	put(busyboxPath+"/bin/busybox", 0o555, bb)
-	put(appV1+"/msg", 0o444, []byte("hello from app 1\n"))
-	put(appV2+"/msg", 0o444, []byte("hello from app 2\n"))
-	put(appV3+"/msg", 0o444, []byte("hello from app 3\n"))
+	put(appV1+"/msg", 0o444, []byte(msg(1)))
+	put(appV2+"/msg", 0o444, []byte(msg(2)))
+	put(appV3+"/msg", 0o444, []byte(msg(3)))
 	return root
 }
+
+// runNonce makes this run's app images its own: image IDs are digests of
+// content, and a concurrent run on the same engine (another checkout's
+// tests) removing the same IDs in its cleanup would untag ours.
+var runNonce = func() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}()
+
+// msg is what app version v prints.
+func msg(v int) string { return fmt.Sprintf("hello from app %d (run %s)\n", v, runNonce) }
 
 func spec(root, app string) nixdockerimage.Spec {
 	return nixdockerimage.Spec{
@@ -209,7 +216,7 @@ func TestLoadIntegration(t *testing.T) {
 	if got := inspectID(t, c, tag); got != v1.ID() {
 		t.Errorf("after Load(v1) %s is %s, want %s", tag, got, v1.ID())
 	}
-	if out := run(t, tag); out != "hello from app 1\n" {
+	if out := run(t, tag); out != msg(1) {
 		t.Errorf("docker run v1 = %q", out)
 	}
 
@@ -240,7 +247,7 @@ func TestLoadIntegration(t *testing.T) {
 	if r1.BytesSent <= 0 || r2.BytesSent <= 0 || r2.BytesSent*10 > r1.BytesSent {
 		t.Errorf("Load(v2) sent %d bytes, want under a tenth of the full %d", r2.BytesSent, r1.BytesSent)
 	}
-	if out := run(t, tag); out != "hello from app 2\n" {
+	if out := run(t, tag); out != msg(2) {
 		t.Errorf("docker run v2 = %q", out)
 	}
 
@@ -257,7 +264,7 @@ func TestLoadIntegration(t *testing.T) {
 	if got := inspectID(t, c, tag); got != v2.ID() {
 		t.Errorf("after a failed load %s is %s, want still %s", tag, got, v2.ID())
 	}
-	if out := run(t, tag); out != "hello from app 2\n" {
+	if out := run(t, tag); out != msg(2) {
 		t.Errorf("docker run after failed load = %q", out)
 	}
 	if left := temporaryNames(t, c); len(left) != 0 {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"slices"
 	"sort"
@@ -679,6 +680,12 @@ func TestLedger(t *testing.T) {
 	}
 	if _, ok := (Ledger{}).Lookup("sha256:abc"); ok {
 		t.Errorf("an empty ledger found a record")
+	}
+	// docs/images.md: a ledger entry is 72 bytes a layer.
+	id, layer := "sha256:"+strings.Repeat("e", 64), "sha256:"+strings.Repeat("f", 64)
+	l.Record(id, []string{layer, layer, layer})
+	if st, err := os.Stat(l.file(id)); err != nil || st.Size() != 3*72 {
+		t.Errorf("a 3-layer ledger entry: %v, %v; want 216 bytes", st, err)
 	}
 }
 

@@ -14,7 +14,11 @@ import (
 // skipping them.
 func RequireIntegration() bool { return os.Getenv("NIX_DOCKER_REQUIRE_INTEGRATION") == "1" }
 
-func missing(t testing.TB, why string) {
+// Missing is the one way a test skips: it skips the test, except under
+// NIX_DOCKER_REQUIRE_INTEGRATION=1 (scripts/test, CI), where it fails it.
+// The Need helpers call it; a test with a requirement of its own calls it
+// directly, never t.Skip.
+func Missing(t testing.TB, why string) {
 	t.Helper()
 	if RequireIntegration() {
 		t.Fatalf("%s (NIX_DOCKER_REQUIRE_INTEGRATION=1: integration tests must run here; run scripts/setup)", why)
@@ -26,11 +30,11 @@ func missing(t testing.TB, why string) {
 func NeedNix(t testing.TB) {
 	t.Helper()
 	if _, err := exec.LookPath("nix-build"); err != nil {
-		missing(t, "nix-build is not installed")
+		Missing(t, "nix-build is not installed")
 		return
 	}
 	if err := exec.Command("nix-store", "--version").Run(); err != nil {
-		missing(t, "nix-store does not run: "+err.Error())
+		Missing(t, "nix-store does not run: "+err.Error())
 	}
 }
 
@@ -39,13 +43,13 @@ func NeedNix(t testing.TB) {
 func NeedDocker(t testing.TB) {
 	t.Helper()
 	if _, err := exec.LookPath("docker"); err != nil {
-		missing(t, "the docker CLI is not installed")
+		Missing(t, "the docker CLI is not installed")
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if out, err := exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}").CombinedOutput(); err != nil {
-		missing(t, "no Docker engine answers: "+string(out))
+		Missing(t, "no Docker engine answers: "+string(out))
 	}
 }
 
@@ -54,7 +58,7 @@ func NeedDocker(t testing.TB) {
 func NeedRegistry(t testing.TB) {
 	t.Helper()
 	if _, err := exec.LookPath("docker-registry"); err != nil {
-		missing(t, "docker-registry (the distribution registry) is not installed")
+		Missing(t, "docker-registry (the distribution registry) is not installed")
 	}
 }
 
@@ -88,9 +92,18 @@ func NeedCommand(t testing.TB, names ...string) {
 	t.Helper()
 	for _, name := range names {
 		if _, err := exec.LookPath(name); err != nil {
-			missing(t, name+" is not installed (scripts/setup installs it)")
+			Missing(t, name+" is not installed (scripts/setup installs it)")
 			return
 		}
+	}
+}
+
+// NeedFile skips (or, in CI, fails) the test when path does not exist;
+// install says how to get it.
+func NeedFile(t testing.TB, path, install string) {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		Missing(t, path+" is missing ("+install+")")
 	}
 }
 
@@ -99,6 +112,6 @@ func NeedCommand(t testing.TB, names ...string) {
 func NeedRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		missing(t, "the test needs root")
+		Missing(t, "the test needs root")
 	}
 }

@@ -46,7 +46,7 @@ network_config_dir = "%[1]s/networks"
 func NeedPodman(t testing.TB) {
 	t.Helper()
 	if _, err := exec.LookPath("podman"); err != nil {
-		missing(t, "podman is not installed (Debian: apt-get install podman; scripts/setup does)")
+		Missing(t, "podman is not installed (Debian: apt-get install podman; scripts/setup does)")
 	}
 }
 
@@ -64,7 +64,7 @@ func StartPodman(t testing.TB) *Podman {
 func StartPodmanIsolated(t testing.TB) *Podman {
 	t.Helper()
 	if _, err := exec.LookPath("unshare"); err != nil {
-		missing(t, "unshare (util-linux) is not installed")
+		Missing(t, "unshare (util-linux) is not installed")
 	}
 	return startPodman(t, true)
 }

@@ -10,6 +10,6 @@ import (
 func NeedVagrant(t testing.TB) {
 	t.Helper()
 	if _, err := exec.LookPath("vagrant"); err != nil {
-		missing(t, "vagrant is not installed")
+		Missing(t, "vagrant is not installed")
 	}
 }

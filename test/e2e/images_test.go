@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -121,6 +122,31 @@ func copyWebapp(t *testing.T) string {
 	return filepath.Join(dir, "app.hcl")
 }
 
+// gitWebapp copies the webapp example into a new git repository, commits
+// app.hcl at date, then the rest a day later, and returns the app file.
+func gitWebapp(t *testing.T, date string) string {
+	t.Helper()
+	app := copyWebapp(t)
+	dir := filepath.Dir(app)
+	later, err := time.Parse(time.RFC3339, date)
+	if err != nil {
+		t.Fatal(err)
+	}
+	git := func(when string, args ...string) {
+		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"}, args...)...)
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_DATE="+when, "GIT_COMMITTER_DATE="+when)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git(date, "init", "-q")
+	git(date, "add", "app.hcl")
+	git(date, "commit", "-q", "-m", "app")
+	git(later.Add(24*time.Hour).Format(time.RFC3339), "add", ".")
+	git(later.Add(24*time.Hour).Format(time.RFC3339), "commit", "-q", "-m", "the rest")
+	return app
+}
+
 // TestReproducible builds the webapp example twice: same image ID and
 // layers. Its creation time is app.hcl's last commit time, or
 // SOURCE_DATE_EPOCH, which changes the config only, never a layer.
@@ -140,13 +166,14 @@ func TestReproducible(t *testing.T) {
 		t.Errorf("second build sent %d layers (%d bytes), want none", b.sent, b.bytes)
 	}
 	info := inspectImage(t, tag)
-	ct := must(t, "git", "-C", repo(t, "examples", "webapp"), "log", "-1", "--format=%ct", "--", "app.hcl")
-	if secs, err := strconv.ParseInt(ct, 10, 64); err == nil {
-		if want := time.Unix(secs, 0).UTC(); !createdIs(info.Created, want) {
-			t.Errorf("Created = %s, want app.hcl's last commit time %s", info.Created, want.Format(time.RFC3339))
-		}
-	} else {
-		t.Logf("app.hcl is not committed (%q): not checking the commit time", ct)
+	// In a repository of the test's own, app.hcl's last commit has a date
+	// the test chose (and a later commit of another file must not count).
+	committed := gitWebapp(t, "2001-02-03T04:05:06Z")
+	ctag := unique("nix-docker-e2e/created") + ":test"
+	cl := parseLoad(t, buildOK(t, nil, "-b", "-t", ctag, committed).stderr)
+	removeImages(t, ctag, cl.id)
+	if got, want := inspectImage(t, ctag).Created, time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC); !createdIs(got, want) {
+		t.Errorf("Created = %s, want app.hcl's last commit time %s", got, want.Format(time.RFC3339))
 	}
 
 	env := []string{"SOURCE_DATE_EPOCH=1700000000"}
@@ -452,7 +479,7 @@ func TestFrom(t *testing.T) {
 			t.Errorf("store-paths label lacks the base's or the app's paths: %q", labels)
 		}
 		ctr := unique("nix-docker-e2e-onbase")
-		must(t, "docker", "run", "-d", "--name", ctr, "-p", "127.0.0.1::8080", "-p", "127.0.0.1::6379", tag)
+		must(t, "docker", "run", "-d", "--name", ctr, "-p", "127.0.0.1::8080", "-p", "127.0.0.1::6379", "-p", "127.0.0.1::80", tag)
 		t.Cleanup(func() { run(t, "docker", "rm", "-f", ctr) })
 		url := "http://127.0.0.1:" + hostPort(t, ctr, "8080/tcp") + "/"
 		if code, body := httpGet(t, url, 60*time.Second); code != 200 || !hits.MatchString(body) {
@@ -460,6 +487,15 @@ func TestFrom(t *testing.T) {
 		}
 		if got := redisCommand(t, "127.0.0.1:"+hostPort(t, ctr, "6379/tcp"), "PING"); got != "+PONG" {
 			t.Errorf("redis PING = %q, want +PONG", got)
+		}
+		// httpd, from the app's own layers on the base, serves www.
+		index, err := os.ReadFile(repo(t, "examples", "webapp", "www", "index.html"))
+		if err != nil || len(index) == 0 {
+			t.Fatalf("examples/webapp/www/index.html: %v (%d bytes)", err, len(index))
+		}
+		web := "http://127.0.0.1:" + hostPort(t, ctr, "80/tcp") + "/"
+		if code, body := httpGet(t, web, 60*time.Second); code != 200 || body != string(index) {
+			t.Errorf("GET %s = %d %q, want 200 and www/index.html", web, code, body)
 		}
 	}
 
@@ -494,14 +530,7 @@ func TestFrom(t *testing.T) {
 func TestOutputs(t *testing.T) {
 	testutil.NeedNix(t)
 	testutil.NeedDocker(t)
-	for _, tool := range []string{"skopeo", "umoci"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if testutil.RequireIntegration() {
-				t.Fatalf("%s is not installed (Debian: apt-get install %s)", tool, tool)
-			}
-			t.Skipf("%s is not installed", tool)
-		}
-	}
+	testutil.NeedCommand(t, "skopeo", "umoci")
 	dir := t.TempDir()
 	file := filepath.Join(dir, "app.hcl")
 	if err := os.WriteFile(file, []byte("module \"redis\" {}\n"), 0o644); err != nil {
@@ -588,8 +617,23 @@ func TestHostStore(t *testing.T) {
 	// Removed last: the container, then the image docker-run loaded.
 	removeImages(t, name)
 	t.Cleanup(func() { run(t, "docker", "rm", "-f", ctr) })
+	config, err := os.ReadFile(filepath.Join(link, "config.json"))
+	if err != nil || len(config) == 0 {
+		t.Fatalf("result/config.json: %v (%d bytes)", err, len(config))
+	}
+	wantID := fmt.Sprintf("sha256:%x", sha256.Sum256(config))
+	held := run(t, "docker", "image", "inspect", wantID).code == 0
+	before := time.Now()
 	out := must(t, filepath.Join(link, "bin", "docker-run"), "-d", "--ip", "127.0.0.1", "--random-ports", "--name", ctr)
 	imageID := must(t, "docker", "inspect", "--format", "{{.Image}}", ctr)
+	if imageID != wantID {
+		t.Errorf("docker-run ran image %s, want %s (the digest of result/config.json)", imageID, wantID)
+	}
+	// The counter of loads works: the first run loaded the image, unless
+	// the engine held it already.
+	if n := imageLoads(t, before, imageID); !held && n != 1 {
+		t.Errorf("the first docker-run loaded %s %d times, want once", imageID, n)
+	}
 	if !strings.Contains(out, must(t, "docker", "inspect", "--format", "{{.Id}}", ctr)) {
 		t.Errorf("docker-run -d printed %q, want the container ID", out)
 	}
@@ -609,10 +653,30 @@ func TestHostStore(t *testing.T) {
 	if !strings.Contains(mounts, "/nix/store:/nix/store:false") {
 		t.Errorf("mounts %q, want the host's /nix/store read-only", mounts)
 	}
-	// A second run reuses the image (made once).
+	// A second run reuses the image: the engine records no load of it.
 	must(t, "docker", "rm", "-f", ctr)
+	before = time.Now()
 	out = must(t, filepath.Join(link, "bin", "docker-run"), "-d", "--no-ports", "--name", ctr)
 	if got := must(t, "docker", "inspect", "--format", "{{.Image}}", ctr); got != imageID {
 		t.Errorf("second docker-run used image %s, want %s", got, imageID)
 	}
+	if n := imageLoads(t, before, imageID); n != 0 {
+		t.Errorf("the second docker-run loaded %s again (%d loads), want it reused", imageID, n)
+	}
+}
+
+// imageLoads counts the engine's load events for image id from since to
+// now, from the engine's event log.
+func imageLoads(t *testing.T, since time.Time, id string) int {
+	t.Helper()
+	until := time.Now().Add(time.Second)
+	out := must(t, "docker", "events", "--since", fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond()), "--until", strconv.FormatInt(until.Unix(), 10),
+		"--filter", "type=image", "--filter", "event=load", "--format", "{{.ID}}")
+	n := 0
+	for _, l := range strings.Fields(out) {
+		if l == id {
+			n++
+		}
+	}
+	return n
 }

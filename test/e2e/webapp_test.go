@@ -127,31 +127,17 @@ func TestWebapp(t *testing.T) {
 			t.Errorf("health = %q after 20 s, want healthy", health)
 		}
 
+		// The stop's bound is functional: the engine KILLs at -t 10 s,
+		// which exit code 0 rules out. Its speed is bench/init.sh's.
 		start := time.Now()
 		must(t, "docker", "stop", "-t", "10", name)
-		took := time.Since(start)
-		if took >= 5*time.Second {
-			t.Errorf("docker stop took %s, want under 5 s", took)
-		}
-		t.Logf("docker stop took %s", took)
+		t.Logf("docker stop took %s", time.Since(start))
 		if code := must(t, "docker", "inspect", "--format", "{{.State.ExitCode}}", name); code != "0" {
-			t.Errorf("exit code after docker stop = %s, want 0", code)
+			t.Errorf("exit code after docker stop = %s, want 0 (137: the engine KILLed it)", code)
 		}
 		logs := run(t, "docker", "logs", name)
 		all := logs.stdout + logs.stderr
-		// Reverse dependency order: app (after redis) stops before redis;
-		// each service's stop is logged.
-		pos := map[string]int{}
-		for _, svc := range []string{"app", "redis", "web"} {
-			i := strings.Index(all, "init | stopping "+svc+"\n")
-			if i < 0 {
-				t.Errorf("log has no %q line:\n%s", "init | stopping "+svc, all)
-			}
-			pos[svc] = i
-		}
-		if pos["app"] > pos["redis"] {
-			t.Errorf("app stopped after redis, want reverse start order (app depends on redis):\n%s", all)
-		}
+		checkStopOrder(t, all, []string{"app", "redis", "web"}, [][2]string{{"app", "redis"}})
 		if !strings.Contains(all, "init | all services stopped, exit 0") {
 			t.Errorf("log does not end with a clean stop:\n%s", all)
 		}
@@ -198,4 +184,35 @@ func TestWebapp(t *testing.T) {
 			})
 		}
 	})
+}
+
+// checkStopOrder checks the init's log of a stop: every service got TERM
+// ("init | stopping S") and stopped ("init | S: stopped"), and in each
+// pair {dependent, dependency} the dependent had stopped before the
+// dependency got TERM.
+func checkStopOrder(t *testing.T, log string, services []string, pairs [][2]string) {
+	t.Helper()
+	index := func(line string) int {
+		i := strings.Index(log, line)
+		if i < 0 {
+			t.Errorf("log has no %q line:\n%s", line, log)
+		}
+		return i
+	}
+	stopping, stopped := map[string]int{}, map[string]int{}
+	for _, svc := range services {
+		stopping[svc] = index("init | stopping " + svc + "\n")
+		stopped[svc] = index("init | " + svc + ": stopped")
+		if stopping[svc] >= 0 && stopped[svc] >= 0 && stopped[svc] < stopping[svc] {
+			t.Errorf("%s stopped before it got TERM:\n%s", svc, log)
+		}
+	}
+	for _, p := range pairs {
+		if stopped[p[0]] < 0 || stopping[p[1]] < 0 {
+			continue // reported above
+		}
+		if stopped[p[0]] > stopping[p[1]] {
+			t.Errorf("%s got TERM before %s (which starts after it) had stopped:\n%s", p[1], p[0], log)
+		}
+	}
 }

@@ -16,12 +16,7 @@ import (
 func runScript(t *testing.T, script string, env ...string) {
 	t.Helper()
 	testutil.NeedRoot(t)
-	if _, err := exec.LookPath("unshare"); err != nil {
-		if testutil.RequireIntegration() {
-			t.Fatalf("unshare(1) is not installed (NIX_DOCKER_REQUIRE_INTEGRATION=1: integration tests must run here)")
-		}
-		t.Skip("unshare(1) is not installed")
-	}
+	testutil.NeedCommand(t, "unshare")
 	testutil.NeedNix(t)
 	testutil.NeedDocker(t)
 	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "bash", filepath.Join(testutil.RepoRoot(t), "test", "machine", script))
