@@ -74,6 +74,10 @@ option "nodejs" {
   type        = string
   default     = pkgs.nodejs
   description = "The Node.js package: it runs the app and npm builds node_modules with it. nixpkgs: nodejs, nodejs_20, nodejs_22, ... NixOS has no such option."
+  validation {
+    condition     = is_path(value)
+    error_message = "nodejs is a package, such as pkgs.nodejs_22: its bin/node runs the app."
+  }
 }
 
 locals {
@@ -82,7 +86,12 @@ locals {
   # The init splits a command line into words as a shell would, but expands
   # nothing: a line that needs a shell runs through one.
   needs_shell = can(regex("[$`&|;<>(){}*?~#!\\[\\]\\n]|^\\s*[A-Za-z_][A-Za-z0-9_]*=", local.start))
-  registry    = trimsuffix(option.registry != "" ? option.registry : (local.package.registry != "" ? local.package.registry : "https://registry.npmjs.org"), "/")
+  # Store path names hold [A-Za-z0-9+._?=-] only and start with no dot:
+  # package.json's name and version, other characters dropped.
+  store_words   = join("-", regexall("[A-Za-z0-9+._?=-]+", replace(local.package.name != "" ? local.package.name : module.name, "@", "")))
+  store_name    = local.store_words == "" || substr(local.store_words, 0, 1) == "." ? "_${local.store_words}" : local.store_words
+  store_version = join("-", concat(regexall("[A-Za-z0-9+._?=-]+", local.package.version), local.package.version == "" ? ["0"] : []))
+  registry      = trimsuffix(option.registry != "" ? option.registry : (local.package.registry != "" ? local.package.registry : "https://registry.npmjs.org"), "/")
 
   # node_modules, by nixpkgs' importNpmLock.buildNodeModules, from the lockfile
   # without its devDependencies and with a registry URL for every entry npm
@@ -93,7 +102,7 @@ locals {
   # with a bin script arrives: the image's lower layers do not move then.
   node_modules = nix(<<-EOT
     let
-      inherit (builtins) attrNames elemAt filter fromJSON getAttr hasAttr head mapAttrs match readFile removeAttrs replaceStrings;
+      inherit (builtins) attrNames elemAt filter fromJSON getAttr hasAttr head mapAttrs match readFile removeAttrs;
       package = fromJSON (readFile (npmRoot + "/package.json"));
       lock = fromJSON (readFile (npmRoot + "/package-lock.json"));
       dev = filter (p: lock.packages.$${p}.dev or false) (attrNames lock.packages);
@@ -106,25 +115,26 @@ locals {
       withURL = path: m:
         if path == "" || m ? resolved || m.link or false || m.inBundle or false then m
         else m // { resolved = tarball path m; };
-      storeName = replaceStrings [ "@" "/" "~" ] [ "" "-" "-" ] (package.name or instance);
     in
     pkgs.importNpmLock.buildNodeModules {
       inherit npmRoot nodejs;
-      package = removeAttrs package [ "devDependencies" ];
+      # importNpmLock names its sources' path after package.json's name and
+      # version: the store-safe ones.
+      package = removeAttrs package [ "devDependencies" ] // { name = storeName; version = storeVersion; };
       packageLock = lock // {
         packages = mapAttrs withURL (removeAttrs lock.packages dev)
           // { "" = removeAttrs lock.packages."" [ "devDependencies" ]; };
       };
       derivationArgs = {
         pname = storeName + "-node-modules";
-        version = package.version or "0";
+        version = storeVersion;
         nixDockerModule = instance;
         inherit nodejs;
-        postInstall = "rm -f $out/package.json $out/package-lock.json $out/node_modules/.package-lock.json; mkdir -p $out/node_modules; ln -s $nodejs $out/nodejs";
+        postInstall = "rm -f $out/package.json $out/package-lock.json $out/node_modules/.package-lock.json; mkdir -p $out/node_modules; ln -s \"$nodejs\" $out/nodejs";
       };
     }
   EOT
-  , { npmRoot = option.src, nodejs = option.nodejs, registry = local.registry, scopes = local.package.scopes, instance = module.name })
+  , { npmRoot = option.src, nodejs = option.nodejs, registry = local.registry, scopes = local.package.scopes, instance = module.name, storeName = local.store_name, storeVersion = local.store_version })
 
   # The app's own files, with node_modules linked in where Node.js looks for
   # it (require and import resolve from the file's own directory).
@@ -136,11 +146,11 @@ locals {
       ln -s "$nodeModules/node_modules" "$out/node_modules"
     ''
   EOT
-  , { src = option.src, nodeModules = local.node_modules, name = replace(replace("${local.package.name != "" ? local.package.name : module.name}-${local.package.version != "" ? local.package.version : "0"}", "@", ""), "/", "-") })
+  , { src = option.src, nodeModules = local.node_modules, name = "${local.store_name}-${local.store_version}" })
 }
 
 service "main" {
-  command     = local.needs_shell ? "${pkgs.busybox}/bin/sh -c '${replace(local.start, "'", "'\\''")}'" : local.start
+  command     = local.needs_shell ? "${pkgs.busybox}/bin/sh -c ${shell_quote(local.start)}" : local.start
   directory   = local.app
   user        = option.user
   stopasgroup = true

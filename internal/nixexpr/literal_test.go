@@ -21,8 +21,9 @@ func TestLiteralsReachNix(t *testing.T) {
 	testutil.NeedNix(t)
 	dir := t.TempDir()
 	src := `service "x" {
-  command = "/bin/echo $${HOME} '' \\ \" %%{x}"
+  command = "/bin/echo $${HOME} '' \\\\ \"q\" %%{x}"
   environment = {
+    D = "'' \\ \" unbalanced"
     A = "$${not interpolated}"
     B = "back\\slash \"quoted\" ''two'' tab\t nl\n cr\r unicode é 🚀 %%{directive} $$ $"
     C = "${"\u0001\u001f"}"
@@ -30,7 +31,8 @@ func TestLiteralsReachNix(t *testing.T) {
 }
 `
 	want := map[string]string{
-		"command": "/bin/echo ${HOME} '' \\ \" %{x}",
+		"command": "/bin/echo ${HOME} '' \\\\ \"q\" %{x}",
+		"D":       "'' \\ \" unbalanced",
 		"A":       "${not interpolated}",
 		"B":       "back\\slash \"quoted\" ''two'' tab\t nl\n cr\r unicode é 🚀 %{directive} $$ $",
 		"C":       "\x01\x1f",
@@ -66,7 +68,7 @@ func TestLiteralsReachNix(t *testing.T) {
 	if s.Command != want["command"] {
 		t.Errorf("command in Nix = %q, want %q", s.Command, want["command"])
 	}
-	for _, k := range []string{"A", "B", "C"} {
+	for _, k := range []string{"A", "B", "C", "D"} {
 		if s.Environment[k] != want[k] {
 			t.Errorf("environment %s in Nix = %q, want %q", k, s.Environment[k], want[k])
 		}

@@ -93,6 +93,14 @@ func Read(dir string) *Project {
 	}
 	p.Name, p.Version = pkg.Name, pkg.Version
 	p.Start = startCommand(dir, pkg)
+	if strings.ContainsRune(p.Start, 0) {
+		entry, line := "scripts", pkgLines.top("scripts")
+		if pkg.Scripts["start"] == "" {
+			entry, line = "main", pkgLines.top("main")
+		}
+		p.problem(PackageFile, line, entry, "The start command holds a NUL byte, which no command line can carry.")
+		p.Start = ""
+	}
 	lock, lockLines := readLock(dir, p)
 	if lock == nil {
 		return p

@@ -127,6 +127,8 @@ func TestProblems(t *testing.T) {
 		{"package.json not JSON", map[string]string{"package.json": "{\n  \"name\": \"x\",\n  oops\n}\n"}, "package.json:3: Not valid JSON"},
 		{"package.json wrong type", map[string]string{"package.json": "{\n  \"main\": 5\n}\n"}, "package.json:2: main is a JSON number here; npm writes a string."},
 		{"no lockfile", map[string]string{"package.json": pkgX}, "package-lock.json: There is no package-lock.json in"},
+		{"NUL in start", map[string]string{"package.json": "{\n  \"scripts\": {\n    \"start\": \"node a.js\\u0000; rm -rf /\"\n  }\n}\n"}, "package.json:2: scripts: The start command holds a NUL byte"},
+		{"NUL in main", map[string]string{"package.json": "{\n  \"main\": \"a\\u0000.js\"\n}\n"}, "package.json:2: main: The start command holds a NUL byte"},
 		{"shrinkwrap", map[string]string{"package.json": pkgX, "npm-shrinkwrap.json": "{}"}, "rename it to package-lock.json"},
 		{"yarn", map[string]string{"package.json": pkgX, "yarn.lock": ""}, "there is a yarn.lock"},
 		{"lockfile v1", map[string]string{"package.json": pkgX, "package-lock.json": "{\n  \"name\": \"x\",\n  \"lockfileVersion\": 1,\n  \"dependencies\": {}\n}\n"}, "package-lock.json:3: lockfileVersion: This is a lockfile v1 (npm 6 and older)"},

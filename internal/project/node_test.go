@@ -3,13 +3,16 @@ package project_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/nix-docker/nix-docker/internal/contract"
 	"github.com/nix-docker/nix-docker/internal/project"
+	"github.com/nix-docker/nix-docker/internal/runspec"
 	"github.com/nix-docker/nix-docker/modules"
 	"github.com/nix-docker/nix-docker/schema"
 )
@@ -51,6 +54,16 @@ func TestNodeProblems(t *testing.T) {
 // testdata/invalid/node/ok (a valid one), copied, with extra files.
 func nodeApp(t *testing.T, module string, files map[string]string) *project.Project {
 	t.Helper()
+	p, diags := nodeLoad(t, module, files)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	return p
+}
+
+// nodeLoad is nodeApp without the check: the project and the diagnostics.
+func nodeLoad(t *testing.T, module string, files map[string]string) (*project.Project, hcl.Diagnostics) {
+	t.Helper()
 	dir := t.TempDir()
 	app := filepath.Join(dir, "app")
 	os.MkdirAll(app, 0o755)
@@ -66,11 +79,7 @@ func nodeApp(t *testing.T, module string, files map[string]string) *project.Proj
 	}
 	file := filepath.Join(dir, "app.hcl")
 	os.WriteFile(file, []byte(module), 0o644)
-	p, diags := project.Load(schema.NewParser(), file)
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
-	return p
+	return project.Load(schema.NewParser(), file)
 }
 
 func TestNodeService(t *testing.T) {
@@ -141,8 +150,82 @@ func TestNodeStart(t *testing.T) {
 	}
 }
 
+// TestNodeStartWords: whatever the start line holds, the init runs it
+// as written. A line with shell syntax reaches busybox sh whole, as the
+// one word after -c; any other line splits as sh would split it; a line
+// that cannot split (an unterminated quote) is an error at the module
+// block, not a service that fails when the container starts.
+func TestNodeStartWords(t *testing.T) {
+	for _, start := range []string{
+		`node a.js 'x y' "it's"`,
+		`node -e "console.log('$HOME')"`,
+		`node a.js; echo '\''done'\''`,
+		"node a.js\nnode b.js",
+		"node a.js\tx\x01y",
+		`node a.js \"quoted\" back\\slash`,
+		`NODE_OPTIONS='--max-old-space-size=64' node "$(echo a.js)"`,
+		`node a.js '' ""`,
+		`node "a.js" 'it'\''s' # comment`,
+	} {
+		start := strings.NewReplacer(`\n`, "\n", `\t`, "\t", `\x01`, "\x01").Replace(start)
+		p := nodeApp(t, "module \"app\" {\n  source = \"node\"\n  src = path(\"app\")\n  start = "+quoteHCL(start)+"\n}\n", nil)
+		var line strings.Builder
+		shell := false
+		for _, part := range p.Split(p.Service("app").Command) {
+			switch {
+			case part.Ref == nil:
+				line.WriteString(part.Lit)
+			case part.Ref.String() == "pkgs.busybox":
+				shell = true
+				line.WriteString("/nix/store/x-busybox")
+			default:
+				t.Fatalf("start %q: command holds %s", start, part.Ref)
+			}
+		}
+		got, err := runspec.SplitWords(line.String())
+		if err != nil {
+			t.Errorf("start %q: command %q does not split: %v", start, line.String(), err)
+			continue
+		}
+		if shell {
+			if len(got) != 3 || got[0] != "/nix/store/x-busybox/bin/sh" || got[1] != "-c" || got[2] != start {
+				t.Errorf("start %q: command splits into %q, want sh -c and the line whole", start, got)
+			}
+			continue
+		}
+		want, err := runspec.SplitWords(start)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("start %q: command splits into %q, want %q (%v)", start, got, want, err)
+		}
+	}
+	for _, start := range []string{`node "a.js`, `node 'a.js`, `node a.js "x\"`} {
+		_, diags := nodeLoad(t, "module \"app\" {\n  source = \"node\"\n  src = path(\"app\")\n  start = "+quoteHCL(start)+"\n}\n", nil)
+		if len(diags) != 1 || diags[0].Summary != "Command cannot be split" || diags[0].Subject == nil || diags[0].Subject.Start.Line != 1 {
+			t.Errorf("start %q: %v, want one error \"Command cannot be split\" at the module block", start, diags)
+		}
+	}
+}
+
+// TestNodeOptionErrors: a bad user or nodejs is an error in the app
+// file, at the module block or the value, never inside the built-in
+// module's own file.
+func TestNodeOptionErrors(t *testing.T) {
+	for _, c := range []struct {
+		option, summary string
+		line            int
+	}{
+		{"user = \"ghost\"", "Unknown user", 1},
+		{"nodejs = \"node\"", "Invalid option value", 4},
+	} {
+		_, diags := nodeLoad(t, "module \"app\" {\n  source = \"node\"\n  src = path(\"app\")\n  "+c.option+"\n}\n", nil)
+		if len(diags) != 1 || diags[0].Summary != c.summary || diags[0].Subject == nil || filepath.Base(diags[0].Subject.Filename) != "app.hcl" || diags[0].Subject.Start.Line != c.line {
+			t.Errorf("%s: %v, want one error %q at app.hcl:%d", c.option, diags, c.summary, c.line)
+		}
+	}
+}
+
 func quoteHCL(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "${", "$${", "%{", "%%{")
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "${", "$${", "%{", "%%{", "\n", `\n`, "\t", `\t`, "\x01", `\u0001`)
 	return `"` + r.Replace(s) + `"`
 }
 

@@ -128,8 +128,30 @@ func (d *serviceDecoder) command(a *hcl.Attribute) {
 	cmd, _, ok := d.l.str(d.sc, d.s.Attrs, a.Name)
 	if ok && strings.TrimSpace(cmd) == "" {
 		d.l.errorf(a.Expr.Range(), "Empty command", "A service needs a command to run.")
+	} else if ok {
+		d.splits(a.Expr.Range(), cmd)
 	}
 	d.svc.Command = cmd
+}
+
+// splits reports a command line the init cannot split into words (an
+// unterminated quote), where it was written: in a module's instance, at
+// the module block.
+func (d *serviceDecoder) splits(at hcl.Range, cmd string) {
+	var b strings.Builder
+	for _, part := range d.l.proj.Split(cmd) {
+		if part.Ref != nil {
+			b.WriteString("/nix/store/ref") // a store path: no character the splitter treats specially
+		} else {
+			b.WriteString(part.Lit)
+		}
+	}
+	if _, err := runspec.SplitWords(b.String()); err != nil {
+		if d.sc.instance != "" {
+			at = d.sc.decl
+		}
+		d.l.errorf(at, "Command cannot be split", "The init splits a command line into words as sh does, with quotes and backslashes but no expansion; this one has an %v: %s", err, d.l.proj.show(cmd))
+	}
 }
 
 func (d *serviceDecoder) environment(a *hcl.Attribute) {
@@ -158,7 +180,11 @@ func (d *serviceDecoder) directory(a *hcl.Attribute) {
 func (d *serviceDecoder) user(a *hcl.Attribute) {
 	if u, _, ok := d.l.str(d.sc, d.s.Attrs, a.Name); ok {
 		d.svc.User = u
-		d.l.decls[decl{"service user", d.svc.Name}] = a.Expr.Range()
+		at := a.Expr.Range()
+		if d.sc.instance != "" && d.sc.dir == "" {
+			at = d.sc.decl // a built-in module's user is an option of the block
+		}
+		d.l.decls[decl{"service user", d.svc.Name}] = at
 	}
 }
 
@@ -244,6 +270,7 @@ func (d *serviceDecoder) ready(rb *schema.Ready) *runspec.Ready {
 		}
 	}
 	if c, _, ok := l.str(sc, rb.Attrs, "command"); ok {
+		d.splits(rb.Attrs["command"].Expr.Range(), c)
 		r.Command = c
 	}
 	if n, ok := l.integer(sc, rb.Attrs, "timeout", 1, 86400); ok {

@@ -227,10 +227,10 @@ func TestDeployWebapp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	withVolume := strings.Replace(string(hcl), "ports = [8080]", "ports   = [8080]\n  volumes = [\"/var/lib/redis\"]", 1)
-	if withVolume == string(hcl) {
-		t.Fatal("examples/webapp/app.hcl no longer has `ports = [8080]` to add the volume beside")
+	if strings.Contains(string(hcl), "volumes") {
+		t.Fatal("examples/webapp/app.hcl declares volumes already; this test adds Redis' directory as one")
 	}
+	withVolume := string(hcl) + "\nimage {\n  volumes = [\"/var/lib/redis\"]\n}\n"
 	os.WriteFile(filepath.Join(work, "app.hcl"), []byte(withVolume), 0o644)
 	gitIn(t, work, "add", "-A")
 	gitIn(t, work, "commit", "-q", "-m", "webapp")

@@ -88,9 +88,9 @@ DirectoryIndex index.html
 
   # Nix expressions of the HCL files (nix()).
   nix = {
-    "1" = (({ instance, nodejs, npmRoot, registry, scopes }:
+    "1" = (({ instance, nodejs, npmRoot, registry, scopes, storeName, storeVersion }:
 let
-  inherit (builtins) attrNames elemAt filter fromJSON getAttr hasAttr head mapAttrs match readFile removeAttrs replaceStrings;
+  inherit (builtins) attrNames elemAt filter fromJSON getAttr hasAttr head mapAttrs match readFile removeAttrs;
   package = fromJSON (readFile (npmRoot + "/package.json"));
   lock = fromJSON (readFile (npmRoot + "/package-lock.json"));
   dev = filter (p: lock.packages.${p}.dev or false) (attrNames lock.packages);
@@ -103,24 +103,25 @@ let
   withURL = path: m:
     if path == "" || m ? resolved || m.link or false || m.inBundle or false then m
     else m // { resolved = tarball path m; };
-  storeName = replaceStrings [ "@" "/" "~" ] [ "" "-" "-" ] (package.name or instance);
 in
 pkgs.importNpmLock.buildNodeModules {
   inherit npmRoot nodejs;
-  package = removeAttrs package [ "devDependencies" ];
+  # importNpmLock names its sources' path after package.json's name and
+  # version: the store-safe ones.
+  package = removeAttrs package [ "devDependencies" ] // { name = storeName; version = storeVersion; };
   packageLock = lock // {
     packages = mapAttrs withURL (removeAttrs lock.packages dev)
       // { "" = removeAttrs lock.packages."" [ "devDependencies" ]; };
   };
   derivationArgs = {
     pname = storeName + "-node-modules";
-    version = package.version or "0";
+    version = storeVersion;
     nixDockerModule = instance;
     inherit nodejs;
-    postInstall = "rm -f $out/package.json $out/package-lock.json $out/node_modules/.package-lock.json; mkdir -p $out/node_modules; ln -s $nodejs $out/nodejs";
+    postInstall = "rm -f $out/package.json $out/package-lock.json $out/node_modules/.package-lock.json; mkdir -p $out/node_modules; ln -s \"$nodejs\" $out/nodejs";
   };
 }
-) { instance = "app"; nodejs = pkgs.nodejs; npmRoot = paths."app"; registry = "https://registry.npmjs.org"; scopes = { }; });
+) { instance = "app"; nodejs = pkgs.nodejs; npmRoot = paths."app"; registry = "https://registry.npmjs.org"; scopes = { }; storeName = "webapp"; storeVersion = "1.0.0"; });
     "2" = (({ name, nodeModules, src }:
 pkgs.runCommand name { inherit src nodeModules; } ''
   cp -R "$src" "$out"
