@@ -206,5 +206,26 @@ printf '| nix-docker nix (read the HCL, render the expression) | %s s |\n' "$(me
 printf '| nix-build (evaluation, the app source, the system path) | %s s |\n' "$(median <<<"${steps[nix-build]}")"
 printf '| nix path-info --json --recursive (the closure) | %s s |\n' "$(median <<<"${steps[path-info]}")"
 printf '| nix-build no-op | %s s |\n' "$(median <<<"${steps[noop]}")"
-printf '| nix-docker -b after that (no-op nix-build, closure, tars, load of 2 layers) | %s s |\n' "$(median <<<"${steps[nix-docker]}")"
+printf '| nix-docker -b after that (no-op nix-build, closure, tars, load of 1 layer) | %s s |\n' "$(median <<<"${steps[nix-docker]}")"
+
+# A rebuild without a change, step by step, as NIX_DOCKER_TRACE reports
+# it (image IDs and tags left out of the step names); "whole" is the
+# process, start to exit.
+declare -A trace
+order=()
+for r in $(seq "$runs"); do
+	t0=$(now)
+	out=$(NIX_DOCKER_TRACE=1 XDG_CACHE_HOME="$tmp/cache-nd-load" bin/nix-docker -b -t "$name:nd-load" -I "nixpkgs=$nixpkgs" "$tmp/nd-load/app.hcl" 2>&1 >/dev/null)
+	t1=$(now)
+	while IFS=$'\t' read -r what ms; do
+		[ -n "${trace[$what]:-}" ] || order+=("$what")
+		trace[$what]="${trace[$what]:-} $ms"
+	done < <(sed -n 's/^trace: *[-0-9.]*s *\([0-9.]*\)ms  \(.*\)$/\2\t\1/p' <<<"$out" | sed 's/sha256:[0-9a-f]*/IMAGE/g; s/ as [^ ]*$/ as TAG/' | awk -F'\t' '{ printf "%s\t%.3f\n", $1, $2 / 1000 }')
+	[ -n "${trace[whole]:-}" ] || order+=(whole)
+	trace[whole]="${trace[whole]:-} $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
+done
+printf '\n| a rebuild without a change, step by step (nd-load, NIX_DOCKER_TRACE) | median |\n|---|---|\n'
+for what in "${order[@]}"; do
+	printf '| %s | %s s |\n' "$what" "$(median <<<"${trace[$what]}")"
+done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2

@@ -16,7 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/docker/docker/client"
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/nix-docker/nix-docker/internal/docker"
@@ -104,6 +103,7 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 		From:       f.from,
 		AllowPaths: f.allow,
 		Warnings:   func(d hcl.Diagnostics, files map[string]*hcl.File) { writeDiags(stderr, files, d) },
+		Trace:      tracer(stderr),
 	}
 	if f.quiet {
 		opts.Log = nil
@@ -160,17 +160,18 @@ func runImage(ctx context.Context, f buildFlags, opts pipeline.Options, stdout, 
 	}
 	// One engine client for the build, made only when it is needed.
 	var deps pipeline.Deps
-	var cli *client.Client
+	var cli *docker.Traced
 	if load || f.from != "" {
-		var err error
-		if cli, err = docker.New(); err != nil {
+		c, err := docker.New()
+		if err != nil {
 			fmt.Fprintf(stderr, "nix-docker: %v\n", err)
 			return 1
 		}
-		defer cli.Close()
+		defer c.Close()
+		cli = &docker.Traced{Client: c, Trace: opts.Trace}
 		deps.Engine = cli
 	}
-	outs, err := outputs(ctx, f, cli, stdout, stderr, opts)
+	outs, err := outputs(ctx, f, cli, stdout, stderr, opts, &opts.Ready)
 	if err != nil {
 		fmt.Fprintf(stderr, "nix-docker: %v\n", err)
 		return 1
@@ -198,9 +199,10 @@ func runImage(ctx context.Context, f buildFlags, opts pipeline.Options, stdout, 
 
 // outputs are where the image goes, as the flags say. The push comes
 // first: its Commit (the manifest) is the one most likely to fail, and
-// the pipeline commits in order. For a load it asks the engine what it is
-// and says how it will load (unless -q).
-func outputs(ctx context.Context, f buildFlags, cli *client.Client, stdout, stderr io.Writer, opts pipeline.Options) ([]output.Output, error) {
+// the pipeline commits in order. For a load it starts asking the engine
+// what it is, and sets *ready to wait for the answer and say how it will
+// load (unless -q): the build calls it before Nix runs.
+func outputs(ctx context.Context, f buildFlags, cli *docker.Traced, stdout, stderr io.Writer, opts pipeline.Options, ready *func() error) ([]output.Output, error) {
 	var outs []output.Output
 	if f.push != "" {
 		p, err := output.NewPush(f.push, output.PushOptions{Insecure: f.insecure, Annotations: annotations(opts.File, f.push), Log: opts.Log})
@@ -228,18 +230,14 @@ func outputs(ctx context.Context, f buildFlags, cli *client.Client, stdout, stde
 		if f.from != "" {
 			bases = []string{f.from}
 		}
-		e, err := docker.Describe(ctx, cli)
-		if err != nil {
-			return nil, err
+		later, wait := describeEngine(ctx, cli, f, bases)
+		*ready = func() error {
+			if f.quiet {
+				return wait(nil)
+			}
+			return wait(stderr)
 		}
-		o, how, err := output.ForEngine(cli, e, f.tag, bases, f.loadVia)
-		if err != nil {
-			return nil, err
-		}
-		if !f.quiet {
-			fmt.Fprintf(stderr, "engine: %s; loading via %s\n", e, how)
-		}
-		outs = append(outs, o)
+		outs = append(outs, later)
 	}
 	return outs, nil
 }

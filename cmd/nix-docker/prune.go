@@ -47,6 +47,9 @@ func runPrune(args []string, stdout, stderr io.Writer) int {
 	if cache.LegacyBytes > 0 {
 		fmt.Fprintf(stderr, "; %s of old layer tars removed", output.ByteSize(cache.LegacyBytes))
 	}
+	if cache.Closures > 0 {
+		fmt.Fprintf(stderr, "; %d closure record(s) of collected store paths removed", cache.Closures)
+	}
 	fmt.Fprintln(stderr)
 	if fs.NArg() == 0 {
 		return 0

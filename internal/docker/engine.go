@@ -78,13 +78,21 @@ const snapshotterDriverType = "io.containerd.snapshotter.v1"
 // Describe asks the engine what it is: Docker or Podman (from the
 // version's components), which image store it uses (Docker's info names
 // the containerd snapshotter in DriverStatus), and whether it can reach
-// this machine's loopback.
+// this machine's loopback. The two questions go at once: every build
+// waits for the answers.
 func Describe(ctx context.Context, c Describer) (Engine, error) {
-	v, err := c.ServerVersion(ctx)
-	if err != nil {
-		return Engine{}, fmt.Errorf("asking the engine for its version: %w", err)
-	}
+	var v types.Version
+	var verr error
+	asked := make(chan struct{})
+	go func() {
+		defer close(asked)
+		v, verr = c.ServerVersion(ctx)
+	}()
 	info, err := c.Info(ctx)
+	<-asked
+	if verr != nil {
+		return Engine{}, fmt.Errorf("asking the engine for its version: %w", verr)
+	}
 	if err != nil {
 		return Engine{}, fmt.Errorf("asking the engine about itself: %w", err)
 	}

@@ -78,6 +78,9 @@ type Result struct {
 	LayersSent    int   // layer tars in the archive that was accepted
 	LayersSkipped int   // layers left out because the engine held them
 	AlreadyLoaded bool  // the engine held the image already; nothing was sent
+	// Tags are the names the engine gave the image it held already
+	// (AlreadyLoaded), so that a tag naming it already need not move.
+	Tags []string
 	// FullFallback tells that a partial archive failed and the full one
 	// was sent; Retried says how the partial one failed (refused, or
 	// accepted but not the planned image).
@@ -107,9 +110,9 @@ func Load(ctx context.Context, c Client, img Archive, opts LoadOptions) (Result,
 	if want.DiffIDs == nil {
 		want.DiffIDs = img.DiffIDs()
 	}
-	if _, err := c.ImageInspect(ctx, img.ID()); err == nil {
-		if id, err := Verify(ctx, c, img.ID(), want); err == nil {
-			res.ImageID, res.AlreadyLoaded, res.LayersSkipped = id, true, len(want.DiffIDs)
+	if got, err := c.ImageInspect(ctx, img.ID()); err == nil {
+		if id, err := verifyImage(got, img.ID(), want); err == nil {
+			res.ImageID, res.AlreadyLoaded, res.LayersSkipped, res.Tags = id, true, len(want.DiffIDs), got.RepoTags
 			opts.Ledger.Record(id, want.DiffIDs)
 			return res, nil
 		}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -124,7 +125,7 @@ func (e *fakeEngine) ImageList(_ context.Context, opts image.ListOptions) ([]ima
 }
 
 func (e *fakeEngine) add(id string, layers []string, names ...string) {
-	img := image.InspectResponse{ID: id, RootFS: image.RootFS{Type: "layers", Layers: layers}}
+	img := image.InspectResponse{ID: id, RepoTags: names, RootFS: image.RootFS{Type: "layers", Layers: layers}}
 	e.images[id] = img
 	for _, n := range names {
 		e.images[n] = img
@@ -448,10 +449,11 @@ var loadCases = []loadCase{
 		files:   []int{3},
 	},
 	{
-		name:  "already loaded",
-		setup: func(e *fakeEngine, _ Ledger) { e.add("sha256:new", []string{"a", "b"}) },
-		img:   archive("sha256:new", "a", "b"),
-		want:  Result{ImageID: "sha256:new", LayersSkipped: 2, AlreadyLoaded: true},
+		name:     "already loaded",
+		setup:    func(e *fakeEngine, _ Ledger) { e.add("sha256:new", []string{"a", "b"}, "app:v1") },
+		img:      archive("sha256:new", "a", "b"),
+		want:     Result{ImageID: "sha256:new", LayersSkipped: 2, AlreadyLoaded: true, Tags: []string{"app:v1"}},
+		inspects: 1, // the image's ID, answered and checked at once
 	},
 	{
 		name:    "containerd store refuses a partial archive",
@@ -595,7 +597,7 @@ func testLoad(t *testing.T, c loadCase) {
 	}
 	res := got
 	res.BytesSent, res.Ref, res.Retried = 0, "", ""
-	if res != c.want {
+	if !reflect.DeepEqual(res, c.want) {
 		t.Errorf("Load = %+v, want %+v", res, c.want)
 	}
 	checkBytes(t, got.BytesSent, e.received, c.files)

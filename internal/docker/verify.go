@@ -45,6 +45,12 @@ func Verify(ctx context.Context, c Inspector, ref string, want Expect) (string, 
 		}
 		return "", fmt.Errorf("inspecting image %s: %w", ref, err)
 	}
+	return verifyImage(got, ref, want)
+}
+
+// verifyImage checks that got, the engine's answer for ref, is the image
+// want describes, and returns the engine's ID for it.
+func verifyImage(got image.InspectResponse, ref string, want Expect) (string, error) {
 	if err := sameDiffIDs(got.RootFS.Layers, want.DiffIDs); err != nil {
 		return "", fmt.Errorf("the engine's image %s is incomplete or not ours: %w", ref, err)
 	}

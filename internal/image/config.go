@@ -89,18 +89,22 @@ func createdBy(l Layer) string {
 	if l.Base {
 		return "nix-docker: base image layer"
 	}
+	prefix := "nix-docker: "
+	if l.Extra && len(l.Paths) > 0 {
+		prefix = "nix-docker: the root filesystem and "
+	}
 	switch len(l.Paths) {
 	case 0:
 		return "nix-docker: root filesystem"
 	case 1:
-		return "nix-docker: " + l.Paths[0]
+		return prefix + l.Paths[0]
 	default:
 		names := make([]string, len(l.Paths))
 		for i, p := range l.Paths {
 			names[i] = path.Base(p)
 		}
 		sort.Strings(names)
-		s := fmt.Sprintf("nix-docker: %d store paths: %s", len(names), strings.Join(names, " "))
+		s := fmt.Sprintf("%s%d store paths: %s", prefix, len(names), strings.Join(names, " "))
 		if len(s) > 200 {
 			s = s[:197] + "..."
 		}

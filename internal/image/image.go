@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path"
 	"runtime"
 	"sort"
 	"strings"
@@ -35,8 +36,15 @@ type Healthcheck struct {
 
 // Spec is everything an image is made of.
 type Spec struct {
-	Layers       [][]string // store paths per layer, bottom to top (from layers.Plan)
-	Extra        []Entry    // root filesystem entries, in one extra layer on top
+	Layers [][]string // store paths per layer, bottom to top (from layers.Plan)
+	// Extra are the root filesystem entries (outside /nix): in one extra
+	// layer on top, or, with ExtraInTop, in the topmost layer of Layers.
+	Extra []Entry
+	// ExtraInTop puts Extra into the topmost store-path layer instead of
+	// a layer of its own, for entries that change whenever that layer's
+	// paths do (links into the app's system path): one layer to send
+	// where there would be two. Without Layers, Extra is a layer anyway.
+	ExtraInTop   bool
 	Entrypoint   []string
 	Cmd          []string
 	Env          []string // "K=V", kept in the given order
@@ -66,6 +74,7 @@ type Layer struct {
 	Size   int64    // bytes of the tar
 	File   string   // the tar on disk (in the cache directory)
 	Paths  []string // store paths in the layer; empty for the extra layer
+	Extra  bool     // the layer holds Spec.Extra (alone, or with Paths)
 	Base   bool     // a layer of the base image, reused by DiffID
 	Cached bool     // taken from the layer cache rather than tarred by this build
 
@@ -114,8 +123,9 @@ func digestOf(b []byte) string {
 // store paths and Root (store paths are immutable, so that is enough); the
 // extra layer under its content. The cache keeps what a layer's bytes hash
 // to, never the bytes: the returned layers make their tars again from the
-// store when they are read (Layer.Open). cacheDir "" means
-// DefaultCacheDir.
+// store when they are read (Layer.Open). With ExtraInTop, the topmost
+// store-path layer is cached under its store paths and the entries.
+// cacheDir "" means DefaultCacheDir.
 func Build(spec Spec, cacheDir string) (*Image, error) {
 	c, err := openCache(cacheDir)
 	if err != nil {
@@ -129,7 +139,13 @@ func Build(spec Spec, cacheDir string) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	own, err := c.storeLayers(spec.Layers, root, closure)
+	extra := append([]Entry(nil), spec.Extra...)
+	inTop := spec.ExtraInTop && len(spec.Layers) > 0 && len(extra) > 0
+	var top []Entry
+	if inTop {
+		top = extra
+	}
+	own, err := c.storeLayers(spec.Layers, root, closure, top)
 	if err != nil {
 		return nil, err
 	}
@@ -138,8 +154,7 @@ func Build(spec Spec, cacheDir string) (*Image, error) {
 		base = append(base, c.baseLayer(l))
 	}
 	img := &Image{Layers: append(base, own...)}
-	if len(spec.Extra) > 0 {
-		extra := append([]Entry(nil), spec.Extra...)
+	if len(extra) > 0 && !inTop {
 		key, err := extraKey(extra)
 		if err != nil {
 			return nil, err
@@ -150,6 +165,7 @@ func Build(spec Spec, cacheDir string) (*Image, error) {
 		if err != nil {
 			return nil, fmt.Errorf("writing the root filesystem layer: %w", err)
 		}
+		l.Extra = true
 		img.Layers = append(img.Layers, l)
 	}
 	if len(img.Layers) == 0 {
@@ -165,9 +181,15 @@ func Build(spec Spec, cacheDir string) (*Image, error) {
 }
 
 // checkSpec returns the image's store paths, checking that each is in
-// one layer only and that base layers have digests.
+// one layer only, that base layers have digests, and that root entries
+// stay out of /nix.
 func checkSpec(spec Spec) (closureSet, error) {
 	closure := closureSet{}
+	for _, e := range spec.Extra {
+		if p := path.Clean("/" + e.Path); p == "/nix" || strings.HasPrefix(p, "/nix/") {
+			return nil, fmt.Errorf("extra entry %q: /nix holds the store paths only", e.Path)
+		}
+	}
 	for _, p := range spec.BasePaths {
 		closure[p] = true
 	}
@@ -192,8 +214,17 @@ func checkSpec(spec Spec) (closureSet, error) {
 
 // storeLayers returns the store-path layers, bottom to top: from the
 // cache, or hashed (in parallel, a few at a time: a tar is made and
-// hashed, not kept).
-func (c *cache) storeLayers(layers [][]string, root string, closure closureSet) ([]Layer, error) {
+// hashed, not kept). top, when not empty, are root entries that go into
+// the topmost layer.
+func (c *cache) storeLayers(layers [][]string, root string, closure closureSet, top []Entry) ([]Layer, error) {
+	var topKey string
+	if len(top) > 0 {
+		k, err := extraKey(top)
+		if err != nil {
+			return nil, err
+		}
+		topKey = "\x00with\x00" + k
+	}
 	out := make([]Layer, len(layers))
 	errs := make([]error, len(layers))
 	sem := make(chan struct{}, runtime.NumCPU())
@@ -207,14 +238,19 @@ func (c *cache) storeLayers(layers [][]string, root string, closure closureSet) 
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			key := cacheVersion + "\x00" + root + "\x00" + strings.Join(sorted, "\x00")
-			l, err := c.layer(key, root, sorted, func(w io.Writer) error {
-				return writeStorePaths(w, root, sorted, closure)
+			refs, entries := sorted, []Entry(nil)
+			if i == len(layers)-1 && topKey != "" {
+				key += topKey
+				refs, entries = unionSorted(sorted, storeRefs(top)), top
+			}
+			l, err := c.layer(key, root, refs, func(w io.Writer) error {
+				return writeLayer(w, root, sorted, entries, closure)
 			})
 			if err != nil {
 				errs[i] = fmt.Errorf("writing layer %d (%s): %w", i, sorted[0], err)
 				return
 			}
-			l.Paths = sorted
+			l.Paths, l.Extra = sorted, entries != nil
 			out[i] = l
 		}()
 	}
@@ -232,6 +268,20 @@ func extraKey(entries []Entry) (string, error) {
 		return "", err
 	}
 	return cacheVersion + "\x00extra\x00" + string(b), nil
+}
+
+// unionSorted is the sorted union of two sorted lists.
+func unionSorted(a, b []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range append(append([]string(nil), a...), b...) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // storeRefs are the store paths the entries' symlinks point into, sorted:

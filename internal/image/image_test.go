@@ -339,6 +339,9 @@ func TestBuildRefuses(t *testing.T) {
 		{"not a store path", func(s *Spec) { s.Layers = [][]string{{"/etc"}} }, "not a store path"},
 		{"missing store path", func(s *Spec) { s.Layers = [][]string{{libPath}, {appPath, outside}} }, "no such file"},
 		{"port without protocol", func(s *Spec) { s.ExposedPorts = []string{"80"} }, "no protocol"},
+		{"extra in /nix", func(s *Spec) {
+			s.Extra = append(s.Extra, Entry{Path: "/nix/var", Mode: fs.ModeDir | 0o755})
+		}, "/nix holds the store paths only"},
 		{"extra below a file", func(s *Spec) {
 			s.Extra = append(s.Extra, Entry{Path: "/etc/hostname/x", Mode: 0o444})
 		}, "not a directory"},

@@ -80,11 +80,25 @@ func (c closureSet) checkSymlink(linkPath, target string) error {
 	return nil
 }
 
-// writeStorePaths writes the tar of a store-path layer to w: the parent
-// directories nix/ and nix/store/, then each store path (in sorted order)
-// with everything below it, never following symlinks.
-func writeStorePaths(w io.Writer, root string, paths []string, closure closureSet) error {
+// writeLayer writes the tar of a store-path layer to w: the root entries
+// it carries, if any (as writeEntries does), then the parent directories
+// nix/ and nix/store/, then each store path (in sorted order) with
+// everything below it, never following symlinks.
+func writeLayer(w io.Writer, root string, paths []string, entries []Entry, closure closureSet) error {
 	tw := tar.NewWriter(w)
+	if len(entries) > 0 {
+		if err := addEntries(tw, entries, closure); err != nil {
+			return err
+		}
+	}
+	if err := addStorePaths(tw, root, paths, closure); err != nil {
+		return err
+	}
+	return tw.Close()
+}
+
+// addStorePaths adds the store paths of writeLayer to tw.
+func addStorePaths(tw *tar.Writer, root string, paths []string, closure closureSet) error {
 	for _, dir := range []string{"nix/", "nix/store/"} {
 		if err := tw.WriteHeader(header(dir, tar.TypeDir, 0o555)); err != nil {
 			return err
@@ -100,7 +114,7 @@ func writeStorePaths(w io.Writer, root string, paths []string, closure closureSe
 			return fmt.Errorf("adding %s: %w", p, err)
 		}
 	}
-	return tw.Close()
+	return nil
 }
 
 // checkStorePath refuses anything but a direct child of the store.
@@ -194,6 +208,15 @@ func writeTree(tw *tar.Writer, root, storePath string, closure closureSet) error
 // writeEntries writes the tar of the extra (root filesystem) layer. Missing
 // parent directories are added with mode 0755.
 func writeEntries(w io.Writer, entries []Entry, closure closureSet) error {
+	tw := tar.NewWriter(w)
+	if err := addEntries(tw, entries, closure); err != nil {
+		return err
+	}
+	return tw.Close()
+}
+
+// addEntries adds what writeEntries writes to tw.
+func addEntries(tw *tar.Writer, entries []Entry, closure closureSet) error {
 	byName := map[string]Entry{}
 	for _, e := range entries {
 		p := path.Clean("/" + e.Path)
@@ -231,7 +254,6 @@ func writeEntries(w io.Writer, entries []Entry, closure closureSet) error {
 	sort.Slice(names, func(i, j int) bool {
 		return strings.ReplaceAll(names[i], "/", "\x00") < strings.ReplaceAll(names[j], "/", "\x00")
 	})
-	tw := tar.NewWriter(w)
 	for _, p := range names {
 		e := byName[p]
 		name := strings.TrimPrefix(p, "/")
@@ -257,5 +279,5 @@ func writeEntries(w io.Writer, entries []Entry, closure closureSet) error {
 			}
 		}
 	}
-	return tw.Close()
+	return nil
 }

@@ -3,6 +3,7 @@ package output
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nix-docker/nix-docker/internal/docker"
@@ -56,7 +57,7 @@ func (e *Engine) Deliver(ctx context.Context, img *image.Image) (Report, error) 
 	if err != nil {
 		return Report{}, fmt.Errorf("loading %s: %w", e.tag, err)
 	}
-	e.loaded = pending{id: res.ImageID, ref: res.Ref}
+	e.loaded = pending{id: res.ImageID, ref: res.Ref, tagged: res.Ref == "" && e.tag != "" && slices.Contains(res.Tags, NormalTag(e.tag))}
 	fallback := ""
 	if res.FullFallback {
 		fallback = "the partial archive failed (" + res.Retried + "): sent the full one"
@@ -97,8 +98,12 @@ func (e *Engine) Commit(ctx context.Context) error { return e.loaded.commit(ctx,
 func (e *Engine) Abort() { e.loaded.abort(e.client) }
 
 // pending is an image an engine holds, verified, under a temporary name
-// (ref), or by its ID alone when the engine held it before.
-type pending struct{ id, ref string }
+// (ref), or by its ID alone when the engine held it before; tagged when
+// the tag named it already then (a rebuild without a change).
+type pending struct {
+	id, ref string
+	tagged  bool
+}
 
 // tagger is the part of the Engine API commit uses.
 type tagger interface {
@@ -114,7 +119,7 @@ func (p *pending) commit(ctx context.Context, c tagger, tag string) error {
 	if src == "" {
 		src = p.id
 	}
-	if tag == "" || src == "" {
+	if tag == "" || src == "" || (p.tagged && p.ref == "") {
 		return nil
 	}
 	if err := c.ImageTag(ctx, src, NormalTag(tag)); err != nil {

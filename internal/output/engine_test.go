@@ -24,6 +24,7 @@ import (
 type fakeClient struct {
 	images map[string]image.InspectResponse // by ID and by name
 	pulls  int
+	tags   int // ImageTag calls
 }
 
 func newFakeClient() *fakeClient { return &fakeClient{images: map[string]image.InspectResponse{}} }
@@ -43,6 +44,12 @@ func (f *fakeClient) ImageInspect(_ context.Context, ref string, _ ...client.Ima
 	img, ok := f.images[ref]
 	if !ok {
 		return image.InspectResponse{}, cerrdefs.ErrNotFound.WithMessage("No such image: " + ref)
+	}
+	img.RepoTags = nil
+	for _, n := range f.names() {
+		if f.images[n].ID == img.ID {
+			img.RepoTags = append(img.RepoTags, n)
+		}
 	}
 	return img, nil
 }
@@ -83,6 +90,7 @@ func (f *fakeClient) ImageLoad(_ context.Context, r io.Reader, _ ...client.Image
 }
 
 func (f *fakeClient) ImageTag(_ context.Context, source, target string) error {
+	f.tags++
 	img, ok := f.images[source]
 	if !ok {
 		return cerrdefs.ErrNotFound.WithMessage("No such image: " + source)
@@ -192,5 +200,73 @@ func TestForEngine(t *testing.T) {
 		if method != c.method || !strings.HasPrefix(why, c.method) || !strings.Contains(why, c.why) {
 			t.Errorf("ForEngine(%s local %v, %q) = %s, %q; want %s, %q", c.e.Store, c.e.Local, c.via, method, why, c.method, c.why)
 		}
+	}
+}
+
+// TestRetagSkipped: a rebuild without a change finds the image in the
+// engine under its tag already, sends nothing and does not tag it again;
+// under another tag, it tags.
+func TestRetagSkipped(t *testing.T) {
+	f := newFakeClient()
+	img := smallImage(t, "/tmp")
+	classic := docker.Engine{Product: "Docker", Store: docker.StoreClassic, Local: true, Host: "unix:///fake.sock"}
+	deliver := func(tag string) Report {
+		t.Helper()
+		e := NewEngine(f, classic, tag, nil, false)
+		rep, err := e.Deliver(context.Background(), img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Commit(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.images[NormalTag(tag)]; got.ID != img.ID() {
+			t.Errorf("%s names %q, want %s", tag, got.ID, img.ID())
+		}
+		return rep
+	}
+	deliver("app:v1")
+	tags := f.tags
+	if rep := deliver("app:v1"); rep.LayersSent != 0 || f.tags != tags {
+		t.Errorf("rebuild under the same tag: %d layers sent, %d tag calls; want none of either", rep.LayersSent, f.tags-tags)
+	}
+	if deliver("app"); f.tags != tags+1 {
+		t.Errorf("under another tag: %d tag calls, want 1", f.tags-tags)
+	}
+	if got := f.names(); !slices.Equal(got, []string{"app:latest", "app:v1"}) {
+		t.Errorf("the engine names %v, want app:latest and app:v1 only", got)
+	}
+}
+
+// TestPending: a pending output is its output once made, and the reason
+// it could not be made for every method that needs it.
+func TestPending(t *testing.T) {
+	f := newFakeClient()
+	img := smallImage(t, "/tmp")
+	classic := docker.Engine{Product: "Docker", Store: docker.StoreClassic, Local: true, Host: "unix:///fake.sock"}
+	p := NewPending("engine", func() (Output, error) { return NewEngine(f, classic, "app:v1", nil, false), nil })
+	if p.Name() != "engine" || p.NeedsBaseLayers() {
+		t.Errorf("pending engine: name %q, needs base layers %v; want engine, false", p.Name(), p.NeedsBaseLayers())
+	}
+	if _, err := p.Deliver(context.Background(), img); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.images["app:v1"]; got.ID != img.ID() {
+		t.Errorf("app:v1 names %q, want %s", got.ID, img.ID())
+	}
+
+	failed := NewPending("engine", func() (Output, error) { return nil, errors.New("no engine") })
+	if _, err := failed.Deliver(context.Background(), img); err == nil || err.Error() != "no engine" {
+		t.Errorf("Deliver of a failed output: %v, want its error", err)
+	}
+	if err := failed.Commit(context.Background()); err == nil {
+		t.Error("Commit of a failed output: no error")
+	}
+	failed.Abort() // nothing to abort, and no panic
+	if failed.NeedsBaseLayers() {
+		t.Error("a failed output needs base layers")
 	}
 }

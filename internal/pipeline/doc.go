@@ -4,7 +4,8 @@
 //	load      app file + modules -> project.Project          (load.go)
 //	render    Project -> Nix expression                       (render.go)
 //	realise   expression -> system store path, its closure,
-//	          the values only Nix resolves                    (realise.go, diagnose.go)
+//	          the values only Nix resolves                    (realise.go, diagnose.go;
+//	          the closure cache: closures.go)
 //	plan      closure - the --from base's paths -> layers     (plan.go, base.go)
 //	write     layers + project -> image.Image (tars, config)  (write.go)
 //	deliver   image -> each output, then commit them all      (deliver.go)

@@ -97,11 +97,20 @@ func (n *fakeNix) makeSystem() error {
 		contract.RunspecFile: `{"version":1}`, contract.MetadataFile: string(meta),
 		contract.PasswdFile: "root:x:0:0::/root:/bin/sh\n", contract.GroupFile: "root:x:0:\n", contract.NsswitchFile: "passwd: files\n",
 	} {
+		// As Nix, leave a path that is there alone (its inode and change
+		// time tell the closure cache it is the same path).
+		if have, err := os.ReadFile(filepath.Join(dir, name)); err == nil && string(have) == text {
+			continue
+		}
+		os.Remove(filepath.Join(dir, name))
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o444); err != nil {
 			return err
 		}
 	}
 	link := filepath.Join(dir, contract.InitLink)
+	if have, err := os.Readlink(link); err == nil && have == initPath {
+		return nil
+	}
 	os.Remove(link)
 	return os.Symlink(initPath, link)
 }

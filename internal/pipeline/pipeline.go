@@ -39,6 +39,14 @@ type Options struct {
 	// Warnings receives the app file's warnings (secrets in the image,
 	// ...) with the sources they point into; nil drops them.
 	Warnings func(hcl.Diagnostics, map[string]*hcl.File)
+	// Ready, when set, is called once the app file is read and the Nix
+	// expression rendered, before Nix runs: the caller waits there for
+	// what it started beside the build (the engine's description, in
+	// nix-docker -b); an error stops the build.
+	Ready func() error
+	// Trace receives each step of the build and how long it took
+	// (NIX_DOCKER_TRACE); nil reports nothing.
+	Trace func(what string, took time.Duration)
 }
 
 // DefaultMaxLayers is the cost model's layer count (layers.DefaultMax,
@@ -101,11 +109,14 @@ type run struct {
 	parser *schema.Parser
 	cache  string // the layer cache's records
 	bases  string // the tars of --from bases' layers, saved from the engine
+	// closures holds the closure cache's records (closures.go).
+	closures string
 }
 
 func newRun(opts Options, deps Deps) *run {
 	r := &run{opts: opts, nix: deps.Nix, engine: deps.Engine, root: deps.StoreRoot, parser: schema.NewParser(), cache: cacheDir()}
 	r.bases = baseCacheDir(r.cache)
+	r.closures = closureCacheDir(r.cache)
 	if r.nix == nil {
 		r.nix = &nixbuild.Nix{Include: opts.Include, Log: opts.Log}
 	}
@@ -124,6 +135,16 @@ func (r *run) done(err error) error {
 	return err
 }
 
+// timed starts a step of the trace; the function it returns ends it.
+// With no Options.Trace it does nothing.
+func (r *run) timed(what string) func() {
+	if r.opts.Trace == nil {
+		return func() {}
+	}
+	start := time.Now()
+	return func() { r.opts.Trace(what, time.Since(start)) }
+}
+
 func (r *run) logf(format string, args ...any) {
 	if r.opts.Log != nil {
 		fmt.Fprintf(r.opts.Log, format+"\n", args...)
@@ -140,13 +161,25 @@ func Build(ctx context.Context, opts Options, deps Deps, outs []output.Output) (
 }
 
 func (r *run) build(ctx context.Context, outs []output.Output) (*Result, error) {
+	end := r.timed("load and check the app file")
 	p, err := r.load()
+	end()
 	if err != nil {
 		return nil, err
 	}
+	end = r.timed("render the Nix expression")
 	expr, err := r.render(p)
+	end()
 	if err != nil {
 		return nil, err
+	}
+	if r.opts.Ready != nil {
+		end = r.timed("wait for the outputs")
+		err = r.opts.Ready()
+		end()
+		if err != nil {
+			return nil, err
+		}
 	}
 	sys, err := r.realise(ctx, p, expr)
 	if err != nil {
@@ -156,18 +189,22 @@ func (r *run) build(ctx context.Context, outs []output.Output) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
+	end = r.timed("plan the layers")
 	plan, err := r.planLayers(sys, base)
+	end()
 	if err != nil {
 		return nil, err
 	}
 	if err := r.checkBase(ctx, sys, base); err != nil {
 		return nil, err
 	}
+	end = r.timed("write the image (layer digests, config)")
 	img, err := r.writeImage(p, sys, base, plan)
+	end()
 	if err != nil {
 		return nil, err
 	}
-	reports, err := deliver(ctx, img, outs)
+	reports, err := deliver(ctx, img, outs, r.timed)
 	if err != nil {
 		return nil, err
 	}

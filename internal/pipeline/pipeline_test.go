@@ -2,16 +2,19 @@ package pipeline
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/nix-docker/nix-docker/internal/contract"
 	"github.com/nix-docker/nix-docker/internal/docker"
 	"github.com/nix-docker/nix-docker/internal/nixbuild"
 	"github.com/nix-docker/nix-docker/internal/output"
@@ -174,7 +177,7 @@ func TestBuildFailure(t *testing.T) {
 		{stage: "realise", setup: func(_ *Options, n *fakeNix, _ *fakeEngine) {
 			n.failWith = &nixbuild.BuildError{Output: "error: builder failed", Err: errors.New("exit status 1")}
 		}, want: "builder failed"},
-		{stage: "plan", setup: func(o *Options, _ *fakeNix, e *fakeEngine) { o.From, o.MaxLayers = "base", 2 }, want: "no room is left"},
+		{stage: "plan", setup: func(o *Options, _ *fakeNix, e *fakeEngine) { o.From, o.MaxLayers = "base", 1 }, want: "no room is left"},
 		{stage: "write", setup: func(_ *Options, n *fakeNix, _ *fakeEngine) { n.missing = storePath('m', "gone") }, want: "writing image"},
 		{stage: "deliver", setup: func(_ *Options, _ *fakeNix, e *fakeEngine) { e.failLoad = true }, want: "refused the archive"},
 	}
@@ -399,4 +402,88 @@ func TestPlatform(t *testing.T) {
 	if left := f.left(t); len(left) != 0 {
 		t.Errorf("a failed build left %v", left)
 	}
+}
+
+// TestRootInAppLayer: the root filesystem's entries, whose /etc links
+// name the system path, ride in the topmost layer with the system path
+// itself, not in a layer of their own: a change to the app changes that
+// one layer.
+func TestRootInAppLayer(t *testing.T) {
+	opts, nix := setup(t, appHCL)
+	f, outs := fileOutputs(t)
+	if _, err := Build(context.Background(), opts, Deps{Nix: nix, StoreRoot: nix.root}, outs); err != nil {
+		t.Fatal(err)
+	}
+	layers := archiveLayers(t, f.archive)
+	if len(layers) == 0 {
+		t.Fatal("no layers in the archive")
+	}
+	top := layers[len(layers)-1]
+	want := map[string]string{
+		"etc/passwd":             systemPath + "/" + contract.PasswdFile,
+		"tmp/":                   "",
+		systemPath[1:] + "/":     "",
+		systemPath[1:] + "/init": initPath,
+		"nix/store/":             "",
+		"etc/nsswitch.conf":      systemPath + "/" + contract.NsswitchFile,
+		systemPath[1:] + "/etc/": "",
+	}
+	for name, link := range want {
+		got, ok := top[name]
+		if !ok || got != link {
+			t.Errorf("top layer: %s -> %q (present %v), want it linking to %q", name, got, ok, link)
+		}
+	}
+	for i, l := range layers[:len(layers)-1] {
+		for name := range l {
+			if !strings.HasPrefix(name, "nix/") {
+				t.Errorf("layer %d holds %s, outside the store: the root entries belong in the top layer", i, name)
+			}
+		}
+	}
+}
+
+// archiveLayers reads a docker-archive's layers, bottom to top: each
+// layer's entry names, with their link targets ("" for others).
+func archiveLayers(t *testing.T, archive string) []map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	tr := tar.NewReader(bytes.NewReader(b))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if files[h.Name], err = io.ReadAll(tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var manifest []struct{ Layers []string }
+	if err := json.Unmarshal(files["manifest.json"], &manifest); err != nil || len(manifest) != 1 {
+		t.Fatalf("manifest.json: %v (%d images)", err, len(manifest))
+	}
+	var out []map[string]string
+	for _, name := range manifest[0].Layers {
+		entries := map[string]string{}
+		lr := tar.NewReader(bytes.NewReader(files[name]))
+		for {
+			h, err := lr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("layer %s: %v", name, err)
+			}
+			entries[h.Name] = h.Linkname
+		}
+		out = append(out, entries)
+	}
+	return out
 }

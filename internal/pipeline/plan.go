@@ -15,8 +15,10 @@ type layerPlan struct {
 }
 
 // planLayers is the fourth stage: the closure less what the base holds,
-// grouped into at most MaxLayers layers with the base's layers and the
-// root filesystem layer.
+// grouped into at most MaxLayers layers with the base's layers. The root
+// filesystem's entries ride in the top layer, with the system path they
+// link into (image.Spec.ExtraInTop), so they take no layer of their own
+// (but when the base holds every path).
 func (r *run) planLayers(sys realised, base baseImage) (layerPlan, error) {
 	max := r.opts.MaxLayers
 	if max <= 0 {
@@ -41,9 +43,10 @@ func (r *run) planLayers(sys realised, base baseImage) (layerPlan, error) {
 	for _, p := range base.Paths {
 		all[p] = true
 	}
-	// The base's layers and the root filesystem layer count too.
-	room := max - len(base.Layers) - 1
-	if room < 1 && len(paths) > 0 {
+	// The base's layers count too; the app's layers, or the root
+	// filesystem's alone, need at least one more.
+	room := max - len(base.Layers)
+	if room < 1 {
 		return layerPlan{}, fmt.Errorf("the base image %s has %d layers: with at most %d layers (--max-layers) no room is left for the app's", r.opts.From, len(base.Layers), max)
 	}
 	plan := layerPlan{Layers: layers.Plan(paths, []string{sys.System}, room), NewPaths: len(paths)}

@@ -25,10 +25,11 @@ type CacheResult struct {
 	image.PruneStats       // the layer cache's records
 	BaseBytes        int64 // bytes of saved base layers removed
 	LegacyBytes      int64 // bytes of the old cache of whole layer tars removed
+	Closures         int   // closure records removed (their store paths are gone)
 }
 
-// PruneCache drops the layer cache's records of store paths no longer in
-// the store, the saved layers of --from bases (a build saves them again
+// PruneCache drops the layer cache's and the closure cache's records of
+// store paths no longer in the store, the saved layers of --from bases (a build saves them again
 // from the engine when it needs them), and the whole layer tars earlier
 // versions kept.
 func PruneCache() (CacheResult, error) {
@@ -36,6 +37,9 @@ func PruneCache() (CacheResult, error) {
 	st, err := image.PruneCache(dir)
 	res := CacheResult{PruneStats: st}
 	if err != nil {
+		return res, err
+	}
+	if res.Closures, err = pruneClosures(closureCacheDir(dir)); err != nil {
 		return res, err
 	}
 	if res.BaseBytes, err = removeDir(baseCacheDir(dir)); err != nil {

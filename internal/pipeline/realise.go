@@ -21,15 +21,20 @@ type realised struct {
 }
 
 // realise is the third stage: Nix builds the expression; the system
-// path's closure and the values only Nix could resolve are read back. A
-// failed build of a generated file is reported at its declaration.
+// path's closure (from the closure cache when the path was built before)
+// and the values only Nix could resolve are read back. A failed build of
+// a generated file is reported at its declaration.
 func (r *run) realise(ctx context.Context, p *project.Project, expr []byte) (realised, error) {
 	r.logf("building %s with nix-build", r.opts.File)
+	end := r.timed("nix-build")
 	system, err := r.nixBuild(ctx, expr, "")
+	end()
 	if err != nil {
 		return realised{}, diagnose(p, err)
 	}
-	closure, err := r.nix.Closure(ctx, system)
+	end = r.timed("the closure (cache or nix path-info)")
+	closure, err := r.closure(ctx, system)
+	end()
 	if err != nil {
 		return realised{}, err
 	}

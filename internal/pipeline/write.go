@@ -55,7 +55,11 @@ func (r *run) imageSpec(p *project.Project, sys realised) (image.Spec, error) {
 		return image.Spec{}, err
 	}
 	spec := image.Spec{
-		Extra:      withLinks(rootEntries(sys.System), links),
+		Extra: withLinks(rootEntries(sys.System), links),
+		// The root entries link into the system path, which changes
+		// with every change to the app: they go in the app's layer, so a
+		// change to the app sends that one layer.
+		ExtraInTop: true,
 		Entrypoint: []string{sys.Init, sys.System + "/" + contract.RunspecFile},
 		Env:        env,
 		Volumes:    p.Volumes,
