@@ -83,7 +83,7 @@ build() {
 	case $way in
 	nd-load)
 		XDG_CACHE_HOME=$cache bin/nix-docker -b -t "$name:$way" -I "nixpkgs=$nixpkgs" "$tmp/$way/app.hcl" 2>&1 >/dev/null |
-			sed -n 's/.*: \([0-9]* layers sent ([^)]*)\), \([0-9]*\) already.*/\1, \2 held/p'
+			sed -n 's/.*: \([0-9]* layers\{0,1\} sent ([^)]*)\), \([0-9]*\) already.*/\1, \2 held/p'
 		;;
 	nd-pipe)
 		XDG_CACHE_HOME=$cache bin/nix-docker -q -b -t "$name:$way" -I "nixpkgs=$nixpkgs" -o - "$tmp/$way/app.hcl" | docker load -q >/dev/null

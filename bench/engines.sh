@@ -89,8 +89,8 @@ load() {
 		line=$(grep '^loaded ' <<<"$out")
 		# loaded ID as TAG in T: N layers sent (B), M already in the engine; via WAY in Ls[; fallback]
 		local sent bytes held via took fb
-		sent=$(sed -n 's/.*: \([0-9]*\) layers sent.*/\1/p' <<<"$line")
-		bytes=$(sed -n 's/.* layers sent (\([^)]*\)).*/\1/p' <<<"$line")
+		sent=$(sed -n 's/.*: \([0-9]*\) layers\{0,1\} sent.*/\1/p' <<<"$line")
+		bytes=$(sed -n 's/.* layers\{0,1\} sent (\([^)]*\)).*/\1/p' <<<"$line")
 		held=$(sed -n 's/.*, \([0-9]*\) already in the engine.*/\1/p' <<<"$line")
 		via=$(sed -n 's/.*; via \(the [a-z -]*\) in \([0-9.]*\)s.*/\1/p' <<<"$line")
 		took=$(sed -n 's/.*; via \(the [a-z -]*\) in \([0-9.]*\)s.*/\2/p' <<<"$line")

@@ -72,7 +72,7 @@ func loadReport(id, tag string, sent, skipped int, bytes int64, method string, t
 		Output:        "engine",
 		ImageID:       id,
 		Summary:       fmt.Sprintf("loaded %s as %s", id, tag),
-		Detail:        fmt.Sprintf("%d layers sent (%s), %d already in the engine; via %s in %.1fs", sent, ByteSize(bytes), skipped, method, took.Seconds()),
+		Detail:        fmt.Sprintf("%s sent (%s), %d already in the engine; via %s in %.1fs", Layers(sent), ByteSize(bytes), skipped, method, took.Seconds()),
 		LayersSent:    sent,
 		LayersSkipped: skipped,
 		BytesSent:     bytes,

@@ -42,6 +42,14 @@ type Report struct {
 	Fallback string
 }
 
+// Layers renders a layer count for people: 1 layer, 0 layers, 3 layers.
+func Layers(n int) string {
+	if n == 1 {
+		return "1 layer"
+	}
+	return fmt.Sprintf("%d layers", n)
+}
+
 // ByteSize renders a byte count for people: 187.2 MiB, 48.0 KiB, 222 B.
 func ByteSize(n int64) string {
 	switch {

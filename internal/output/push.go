@@ -288,7 +288,7 @@ func (p *Push) sendAll(ctx context.Context, client *http.Client, img *image.Imag
 	}
 	r.BytesSent = sent.Load()
 	r.Summary = fmt.Sprintf("pushed %s as %s@%s", img.ID(), p.ref.Name(), d)
-	r.Detail = fmt.Sprintf("%d layers uploaded (%s), %d mounted from another repository, %d already in the registry", r.LayersSent, ByteSize(r.BytesSent), r.LayersMounted, r.LayersSkipped)
+	r.Detail = fmt.Sprintf("%s uploaded (%s), %d mounted from another repository, %d already in the registry", Layers(r.LayersSent), ByteSize(r.BytesSent), r.LayersMounted, r.LayersSkipped)
 	return r, nil
 }
 

@@ -24,7 +24,7 @@ import (
 )
 
 // loadLine is what nix-docker -b prints after a load.
-var loadLine = regexp.MustCompile(`loaded (sha256:[0-9a-f]{64}) as \S+ in [0-9.]+s: (\d+) layers sent \(([0-9.]+) (B|KiB|MiB)\), (\d+) already in the engine`)
+var loadLine = regexp.MustCompile(`loaded (sha256:[0-9a-f]{64}) as \S+ in [0-9.]+s: (\d+) layers? sent \(([0-9.]+) (B|KiB|MiB)\), (\d+) already in the engine`)
 
 // loadStats is one load as nix-docker reported it.
 type loadStats struct {

@@ -18,7 +18,7 @@ import (
 )
 
 // pushLine is what nix-docker prints after a push.
-var pushLine = regexp.MustCompile(`pushed (sha256:[0-9a-f]{64}) as (\S+)@(sha256:[0-9a-f]{64}) in [0-9.]+s: (\d+) layers uploaded \(([0-9.]+) (B|KiB|MiB)\), (\d+) mounted from another repository, (\d+) already in the registry`)
+var pushLine = regexp.MustCompile(`pushed (sha256:[0-9a-f]{64}) as (\S+)@(sha256:[0-9a-f]{64}) in [0-9.]+s: (\d+) layers? uploaded \(([0-9.]+) (B|KiB|MiB)\), (\d+) mounted from another repository, (\d+) already in the registry`)
 
 // pushStats is one push as nix-docker reported it.
 type pushStats struct {

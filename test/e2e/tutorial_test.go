@@ -178,10 +178,10 @@ func TestTutorialParse(t *testing.T) {
 // claim one thing while the block shows another.
 var tutorialClaims = []string{
 	"Hello from nix-docker",
-	"loaded sha256:… as tutorial/hello in …: 1 layers sent (… KiB), 2 already in the engine; via the partial docker-archive in …",
+	"loaded sha256:… as tutorial/hello in …: 1 layer sent (… KiB), 2 already in the engine; via the partial docker-archive in …",
 	"Hello again from nix-docker",
 	"typo.hcl:4:12: error: Incorrect value type",
-	"pushed sha256:… as 127.0.0.1:5000/tutorial/hello:v2@sha256:… in …: 1 layers uploaded (… KiB), 0 mounted from another repository, 3 already in the registry",
+	"pushed sha256:… as 127.0.0.1:5000/tutorial/hello:v2@sha256:… in …: 1 layer uploaded (… KiB), 0 mounted from another repository, 3 already in the registry",
 	"Hello from git push",
 }
 
