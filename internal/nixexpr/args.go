@@ -11,24 +11,31 @@ import (
 	"github.com/nix-docker/nix-docker/internal/project"
 )
 
-// nixCall renders a nix() expression: in parentheses, or, with bindings,
-// a function of them applied to their values, so that the values are
-// evaluated outside the expression and a name cannot shadow anything the
-// values use:
+// nixCall renders a nix() expression. Its body is Nix source the app file
+// wrote; it is parsed on its own, as a file of its own, so that nothing in
+// it (an unbalanced bracket, an open string or comment) can reach the
+// expression around it: a function of pkgs and its bindings, written to
+// the store with builtins.toFile and imported, then applied to their
+// values, which are rendered here and evaluated outside the body:
 //
-//	(({ nodejs, src }: EXPR) { nodejs = pkgs.nodejs; src = paths."app"; })
+//	(import (builtins.toFile "nix-docker-expr.nix" "{ pkgs, nodejs, src }:
+//	EXPR
+//	")) { inherit pkgs; nodejs = pkgs.nodejs; src = paths."app"; }
 func (r *renderer) nixCall(ref project.Ref) (string, error) {
-	if ref.Args == cty.NilVal {
-		// The expression ends on its own line: a comment in it ends there.
-		return "(" + ref.Expr + "\n)", nil
-	}
-	names := make([]string, 0)
-	for name := range ref.Args.Type().AttributeTypes() {
-		names = append(names, name)
+	var names []string
+	if ref.Args != cty.NilVal {
+		for name := range ref.Args.Type().AttributeTypes() {
+			names = append(names, name)
+		}
 	}
 	sort.Strings(names)
+	// The body ends on its own line: a comment in it ends there.
+	file, err := escape(fmt.Sprintf("{ %s }:\n%s\n", strings.Join(append([]string{"pkgs"}, names...), ", "), ref.Expr))
+	if err != nil {
+		return "", fmt.Errorf("nix(): %w", err)
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "(({ %s }:\n%s\n) {", strings.Join(names, ", "), ref.Expr)
+	fmt.Fprintf(&b, "(import (builtins.toFile \"nix-docker-expr.nix\" \"%s\")) { inherit pkgs;", file)
 	for _, name := range names {
 		v, err := r.nixValue(ref.Args.GetAttr(name))
 		if err != nil {
@@ -36,7 +43,7 @@ func (r *renderer) nixCall(ref project.Ref) (string, error) {
 		}
 		fmt.Fprintf(&b, " %s = %s;", name, v)
 	}
-	b.WriteString(" })")
+	b.WriteString(" }")
 	return b.String(), nil
 }
 

@@ -43,7 +43,7 @@ func evalRunspec(t *testing.T, expr, pkgs string) runspec.Spec {
 	if err := os.WriteFile(file, []byte(expr), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("nix-instantiate", "--eval", "--strict", "--json", "-E",
+	out, err := exec.Command("nix-instantiate", "--eval", "--read-write-mode", "--strict", "--json", "-E",
 		"(import "+file+" { pkgs = "+pkgs+"; }).drvAttrs.runspec").CombinedOutput()
 	if err != nil {
 		t.Fatalf("nix-instantiate: %v\n%s\n%s", err, out, expr)
@@ -216,4 +216,43 @@ func FuzzLoadRender(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestNixBodyCannotBreakOut: a nix() body is parsed on its own, so one
+// that closes the brackets around it, or opens a string or comment it
+// does not close, is a Nix syntax error in its own file and never code
+// of the expression around it. The bodies are the reviewer's reproducers:
+// one closes the `nix` set and adds a binding of its own, one supplies
+// its own argument set in place of the bindings.
+func TestNixBodyCannotBreakOut(t *testing.T) {
+	testutil.NeedNix(t)
+	for _, body := range []string{
+		`pkgs.hello); }; injected = builtins.trace \"INJECTED\" (x: x); z = { a = (1`,
+		`pkgs.hello /* the rest of the expression`,
+		`pkgs.hello + ''`,
+		`src) { src = \"/etc\"; }) ({ src }: (src`,
+	} {
+		args := ""
+		if strings.HasPrefix(body, "src") {
+			args = `, { src = "app" }`
+		}
+		expr, _ := render(t, "app.hcl", `service "x" {
+  command = "${nix("`+body+`"`+args+`)}/bin/hello"
+}
+`, nixexpr.Options{InitPath: "/nix-docker-init"})
+		file := filepath.Join(t.TempDir(), "default.nix")
+		if err := os.WriteFile(file, []byte(expr), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// The whole expression still parses: the body cannot touch it.
+		if out, err := exec.Command("nix-instantiate", "--parse", file).CombinedOutput(); err != nil {
+			t.Errorf("body %q: the expression around it does not parse: %v\n%s", body, err, out)
+			continue
+		}
+		out, err := exec.Command("nix-instantiate", "--eval", "--read-write-mode", "--strict", "--json", "-E",
+			"(import "+file+" { pkgs = { hello = \"/nix/store/00000000000000000000000000000000-hello\"; }; }).drvAttrs.runspec").CombinedOutput()
+		if err == nil || strings.Contains(string(out), "trace: INJECTED") || !strings.Contains(string(out), "syntax error") || !strings.Contains(string(out), "nix-docker-expr.nix") {
+			t.Errorf("body %q: evaluation = %v\n%s\nwant a syntax error in the body's own file", body, err, out)
+		}
+	}
 }

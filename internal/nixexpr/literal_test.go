@@ -51,7 +51,7 @@ func TestLiteralsReachNix(t *testing.T) {
 	}
 	nixFile := filepath.Join(dir, "default.nix")
 	os.WriteFile(nixFile, expr, 0o644)
-	out, err := exec.Command("nix-instantiate", "--eval", "--strict", "--json", "-E",
+	out, err := exec.Command("nix-instantiate", "--eval", "--read-write-mode", "--strict", "--json", "-E",
 		"(import "+nixFile+" { pkgs = { }; }).drvAttrs.runspec").Output()
 	if err != nil {
 		t.Fatalf("nix-instantiate: %v", err)

@@ -97,8 +97,12 @@ func nixValueOK(v cty.Value, at cty.Path) error {
 		}
 		return nil
 	case ty.IsListType() || ty.IsTupleType() || ty.IsSetType() || ty.IsMapType() || ty.IsObjectType():
+		keyed := ty.IsMapType() || ty.IsObjectType()
 		for it := v.ElementIterator(); it.Next(); {
 			k, e := it.Element()
+			if keyed && strings.ContainsAny(k.AsString(), markOpen+markClose) {
+				return fmt.Errorf("nix() binding %s: a key cannot hold a reference (such as ${pkgs.x}); pass the reference as a value", pathString(at))
+			}
 			if err := nixValueOK(e, append(at, cty.IndexStep{Key: k})); err != nil {
 				return err
 			}

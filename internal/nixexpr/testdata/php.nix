@@ -176,8 +176,9 @@ error_log = /proc/self/fd/2
 
   # Nix expressions of the HCL files (nix()).
   nix = {
-    "1" = (pkgs.php.withExtensions ({ enabled, all }: enabled ++ [  ])
-);
+    "1" = (import (builtins.toFile "nix-docker-expr.nix" "{ pkgs }:
+pkgs.php.withExtensions ({ enabled, all }: enabled ++ [  ])
+")) { inherit pkgs; };
   };
 in
 derivation {

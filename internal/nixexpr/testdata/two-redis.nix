@@ -58,8 +58,9 @@ logfile \"\"
 
   # Nix expressions of the HCL files (nix()).
   nix = {
-    "1" = (pkgs.redis
-);
+    "1" = (import (builtins.toFile "nix-docker-expr.nix" "{ pkgs }:
+pkgs.redis
+")) { inherit pkgs; };
   };
 in
 derivation {

@@ -88,48 +88,48 @@ DirectoryIndex index.html
 
   # Nix expressions of the HCL files (nix()).
   nix = {
-    "1" = (({ instance, nodejs, npmRoot, registry, scopes, storeName, storeVersion }:
+    "1" = (import (builtins.toFile "nix-docker-expr.nix" "{ pkgs, instance, nodejs, npmRoot, registry, scopes, storeName, storeVersion }:
 let
   inherit (builtins) attrNames elemAt filter fromJSON getAttr hasAttr head mapAttrs match readFile removeAttrs;
-  package = fromJSON (readFile (npmRoot + "/package.json"));
-  lock = fromJSON (readFile (npmRoot + "/package-lock.json"));
-  dev = filter (p: lock.packages.${p}.dev or false) (attrNames lock.packages);
+  package = fromJSON (readFile (npmRoot + \"/package.json\"));
+  lock = fromJSON (readFile (npmRoot + \"/package-lock.json\"));
+  dev = filter (p: lock.packages.\${p}.dev or false) (attrNames lock.packages);
   registryOf = name:
-    let scope = match "(@[^/]+)/.*" name; in
+    let scope = match \"(@[^/]+)/.*\" name; in
     if scope != null && hasAttr (head scope) scopes then getAttr (head scope) scopes else registry;
   tarball = path: m:
-    let name = m.name or (head (match ".*node_modules/(.*)" path));
-    in registryOf name + "/" + name + "/-/" + elemAt (match "(@[^/]+/)?(.*)" name) 1 + "-" + m.version + ".tgz";
+    let name = m.name or (head (match \".*node_modules/(.*)\" path));
+    in registryOf name + \"/\" + name + \"/-/\" + elemAt (match \"(@[^/]+/)?(.*)\" name) 1 + \"-\" + m.version + \".tgz\";
   withURL = path: m:
-    if path == "" || m ? resolved || m.link or false || m.inBundle or false then m
+    if path == \"\" || m ? resolved || m.link or false || m.inBundle or false then m
     else m // { resolved = tarball path m; };
 in
 pkgs.importNpmLock.buildNodeModules {
   inherit npmRoot nodejs;
   # importNpmLock names its sources' path after package.json's name and
   # version: the store-safe ones.
-  package = removeAttrs package [ "devDependencies" ] // { name = storeName; version = storeVersion; };
+  package = removeAttrs package [ \"devDependencies\" ] // { name = storeName; version = storeVersion; };
   packageLock = lock // {
     packages = mapAttrs withURL (removeAttrs lock.packages dev)
-      // { "" = removeAttrs lock.packages."" [ "devDependencies" ]; };
+      // { \"\" = removeAttrs lock.packages.\"\" [ \"devDependencies\" ]; };
   };
   derivationArgs = {
-    pname = storeName + "-node-modules";
+    pname = storeName + \"-node-modules\";
     version = storeVersion;
     nixDockerModule = instance;
     inherit nodejs;
-    postInstall = "rm -f $out/package.json $out/package-lock.json $out/node_modules/.package-lock.json; mkdir -p $out/node_modules; ln -s \"$nodejs\" $out/nodejs";
+    postInstall = \"rm -f \$out/package.json \$out/package-lock.json \$out/node_modules/.package-lock.json; mkdir -p \$out/node_modules; ln -s \\\"\$nodejs\\\" \$out/nodejs\";
   };
 }
-) { instance = "app"; nodejs = pkgs.nodejs; npmRoot = paths."app"; registry = "https://registry.npmjs.org"; scopes = { }; storeName = "webapp"; storeVersion = "1.0.0"; });
-    "2" = (({ name, nodeModules, src }:
+")) { inherit pkgs; instance = "app"; nodejs = pkgs.nodejs; npmRoot = paths."app"; registry = "https://registry.npmjs.org"; scopes = { }; storeName = "webapp"; storeVersion = "1.0.0"; };
+    "2" = (import (builtins.toFile "nix-docker-expr.nix" "{ pkgs, name, nodeModules, src }:
 pkgs.runCommand name { inherit src nodeModules; } ''
-  cp -R "$src" "$out"
-  chmod -R u+w "$out"
-  rm -rf "$out/node_modules"
-  ln -s "$nodeModules/node_modules" "$out/node_modules"
+  cp -R \"\$src\" \"\$out\"
+  chmod -R u+w \"\$out\"
+  rm -rf \"\$out/node_modules\"
+  ln -s \"\$nodeModules/node_modules\" \"\$out/node_modules\"
 ''
-) { name = "webapp-1.0.0"; nodeModules = nix."1"; src = paths."app"; });
+")) { inherit pkgs; name = "webapp-1.0.0"; nodeModules = nix."1"; src = paths."app"; };
   };
 in
 derivation {
