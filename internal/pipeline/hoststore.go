@@ -27,8 +27,9 @@ type HostResult struct {
 // config and the small root filesystem layer). docker-run loads that
 // image once and runs it with the host's /nix/store mounted read-only.
 //
-// Nix runs three times: nix-build for the system path, nix path-info for
-// its closure, nix-build for the result. The result holds the image,
+// Nix runs up to three times: nix-build for the system path, nix path-info
+// for its closure (only when the closure cache lacks it), nix-build for
+// the result. The result holds the image,
 // which names the system path and is written here, so it cannot be built
 // in the same nix-build (docs/architecture.md says more).
 func HostStore(ctx context.Context, opts Options, deps Deps) (*HostResult, error) {
