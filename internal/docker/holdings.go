@@ -10,6 +10,8 @@ import (
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
+
+	"github.com/nix-docker/nix-docker/internal/cachedir"
 )
 
 // LabelName is the label nix-docker writes into every image it builds
@@ -31,13 +33,13 @@ type Ledger struct {
 	Dir string // "" keeps no ledger
 }
 
-// DefaultLedger is the ledger under the user's cache directory.
+// DefaultLedger is the ledger in nix-docker's cache root (cachedir.Root).
 func DefaultLedger() Ledger {
-	dir, err := os.UserCacheDir()
+	dir, err := cachedir.Root()
 	if err != nil {
 		return Ledger{}
 	}
-	return Ledger{Dir: filepath.Join(dir, "nix-docker", "images")}
+	return Ledger{Dir: filepath.Join(dir, "images")}
 }
 
 func (l Ledger) file(id string) string {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/nix-docker/nix-docker/internal/cachedir"
 )
 
 // The layer cache keeps, per layer (its store paths, or the root
@@ -46,24 +48,26 @@ const maxRepos = 8
 const tmpAge = time.Hour
 
 // DefaultCacheDir is the layer cache Build uses when given "":
-// nix-docker/layer-records in the user's cache directory. (Until records
+// layer-records in nix-docker's cache root (cachedir.Root: nix-docker in
+// the user's cache directory, else a directory of this user's own in the
+// temporary directory). (Until records
 // replaced them, whole layer tars were kept in nix-docker/layers, which
 // PruneCache removes: LegacyCacheDir.)
 func DefaultCacheDir() (string, error) {
-	dir, err := os.UserCacheDir()
+	dir, err := cachedir.Root()
 	if err != nil {
-		return "", fmt.Errorf("finding the cache directory: %w", err)
+		return "", err
 	}
-	return filepath.Join(dir, "nix-docker", "layer-records"), nil
+	return filepath.Join(dir, "layer-records"), nil
 }
 
 // LegacyCacheDir is where earlier versions kept whole layer tars.
 func LegacyCacheDir() (string, error) {
-	dir, err := os.UserCacheDir()
+	dir, err := cachedir.Root()
 	if err != nil {
-		return "", fmt.Errorf("finding the cache directory: %w", err)
+		return "", err
 	}
-	return filepath.Join(dir, "nix-docker", "layers"), nil
+	return filepath.Join(dir, "layers"), nil
 }
 
 // record is what the cache keeps of one layer.

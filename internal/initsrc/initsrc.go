@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	nixdocker "github.com/nix-docker/nix-docker"
+	"github.com/nix-docker/nix-docker/internal/cachedir"
 )
 
 // GoVersion is the go line of the carried module: the oldest Go that
@@ -72,14 +73,16 @@ func sortedPaths(files map[string][]byte) []string {
 	return paths
 }
 
-// DefaultDir is where Write puts the source by default: nix-docker/init-src
-// in the user's cache directory ($XDG_CACHE_HOME or ~/.cache on Linux).
+// DefaultDir is where Write puts the source by default: init-src in
+// nix-docker's cache root (cachedir.Root: nix-docker in $XDG_CACHE_HOME or
+// ~/.cache on Linux, else a directory of this user's own in the temporary
+// directory).
 func DefaultDir() (string, error) {
-	dir, err := os.UserCacheDir()
+	dir, err := cachedir.Root()
 	if err != nil {
 		return "", fmt.Errorf("finding the cache directory for the init's source: %w", err)
 	}
-	return filepath.Join(dir, "nix-docker", "init-src"), nil
+	return filepath.Join(dir, "init-src"), nil
 }
 
 // Write makes sure dir/HASH holds exactly the carried source and returns

@@ -26,9 +26,9 @@ type Project struct {
 	Name    string
 	Version string
 	// Start is the command line `npm start` runs: scripts.start (after
-	// scripts.prestart, joined by &&), else `node MAIN` for package.json's
-	// main, else `node server.js` when server.js exists (npm's own
-	// default); "" when there is none.
+	// scripts.prestart, which must succeed first: prestartThen), else
+	// `node MAIN` for package.json's main, else `node server.js` when
+	// server.js exists (npm's own default); "" when there is none.
 	Start string
 	// Registry is the registry the project's .npmrc names (registry=),
 	// without a trailing slash; "" when it names none.
@@ -214,7 +214,7 @@ func jsonKind(goKind string) string {
 func startCommand(dir string, pkg *packageJSON) string {
 	if s := strings.TrimSpace(pkg.Scripts["start"]); s != "" {
 		if pre := strings.TrimSpace(pkg.Scripts["prestart"]); pre != "" {
-			return pre + " && " + s
+			return prestartThen(pre, s)
 		}
 		return s
 	}
@@ -225,6 +225,16 @@ func startCommand(dir string, pkg *packageJSON) string {
 		return "node server.js"
 	}
 	return ""
+}
+
+// prestartThen is the shell line that runs pre, then start if pre
+// succeeded, each as a command of its own, as npm runs them: pre in a
+// subshell (its cd, variables and exit stay in it), start in a group,
+// each on lines of its own, so that whatever a script ends with (a
+// comment, ";", "&", a here-document) ends with it. The newlines survive
+// node.hcl's shell_quote and the init's SplitWords (single quotes).
+func prestartThen(pre, start string) string {
+	return "(\n" + pre + "\n) && {\n" + start + "\n}"
 }
 
 // shellQuote quotes a word for a command line split like a shell's.

@@ -1,10 +1,16 @@
 package npm
 
 import (
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nix-docker/nix-docker/internal/quote"
+	"github.com/nix-docker/nix-docker/internal/runspec"
+	"github.com/nix-docker/nix-docker/internal/testutil"
 )
 
 // project writes files into a temporary directory and reads it.
@@ -88,7 +94,7 @@ func TestStart(t *testing.T) {
 		want  string
 	}{
 		{"script", map[string]string{"package.json": `{"scripts":{"start":"node app.js --port 1"}}`}, "node app.js --port 1"},
-		{"prestart", map[string]string{"package.json": `{"scripts":{"prestart":"node migrate.js","start":"node app.js"}}`}, "node migrate.js && node app.js"},
+		{"prestart", map[string]string{"package.json": `{"scripts":{"prestart":"node migrate.js","start":"node app.js"}}`}, "(\nnode migrate.js\n) && {\nnode app.js\n}"},
 		{"main", map[string]string{"package.json": `{"main":"lib/index.js"}`}, "node lib/index.js"},
 		{"main with a space", map[string]string{"package.json": `{"main":"my app.js"}`}, "node 'my app.js'"},
 		{"server.js", map[string]string{"package.json": `{}`, "server.js": ""}, "node server.js"},
@@ -200,5 +206,52 @@ func TestSummaryCaps(t *testing.T) {
 	s := p.Summary()
 	if n := strings.Count(s, "\n") + 1; n != MaxProblems+1 || !strings.HasSuffix(s, "(and 3 more)") {
 		t.Errorf("Summary has %d lines:\n%s", n, s)
+	}
+}
+
+// TestStartPrestartShell: prestart and start are each a shell command of
+// their own, as npm runs them: start runs only when prestart succeeded,
+// whatever prestart ends with (a comment, ";", "&"), and what prestart
+// does to its shell (cd, exit 0) stays in it. The line goes as node.hcl
+// sends it: quoted as one word (shell_quote), split by the init
+// (runspec.SplitWords), run by sh -c.
+func TestStartPrestartShell(t *testing.T) {
+	testutil.NeedCommand(t, "sh", "busybox")
+	for _, c := range []struct{ name, pre, start, want string }{
+		{"comment", "echo pre # warm up", "echo start", "pre\nstart\n"},
+		{"semicolon", "echo pre;", "echo start", "pre\nstart\n"},
+		{"background", "true &", "echo start", "start\n"},
+		{"start ends in a comment", "echo pre", "echo start # main", "pre\nstart\n"},
+		{"start of two commands", "false", "echo a; echo b", ""},
+		{"prestart fails", "echo pre; exit 3", "echo start", "pre\n"},
+		{"prestart exits 0", "echo pre; exit 0", "echo start", "pre\nstart\n"},
+		{"prestart cd", "cd /", "pwd", "DIR\n"},
+		{"heredoc", "cat <<EOF\nhere\nEOF", "echo start", "here\nstart\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pkg, err := json.Marshal(map[string]any{"scripts": map[string]string{"prestart": c.pre, "start": c.start}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := project(t, map[string]string{"package.json": string(pkg), "package-lock.json": `{"lockfileVersion":3,"packages":{"":{}}}`})
+			word, err := quote.Shell(p.Start)
+			if err != nil {
+				t.Fatal(err)
+			}
+			words, err := runspec.SplitWords("/bin/sh -c " + word)
+			if err != nil || len(words) != 3 || words[2] != p.Start {
+				t.Fatalf("SplitWords of the quoted start line = %q, %v; want [/bin/sh -c %q]", words, err, p.Start)
+			}
+			// The host's sh, and busybox sh as node.hcl runs it.
+			for _, sh := range [][]string{{words[0]}, {"busybox", "sh"}} {
+				dir := t.TempDir()
+				cmd := exec.Command(sh[0], append(sh[1:], words[1:]...)...)
+				cmd.Dir = dir
+				out, _ := cmd.Output()
+				if want := strings.ReplaceAll(c.want, "DIR", dir); string(out) != want {
+					t.Errorf("%s -c %q printed %q, want %q", sh, p.Start, out, want)
+				}
+			}
+		})
 	}
 }

@@ -99,7 +99,8 @@ func (e *Engine) Abort() { e.loaded.abort(e.client) }
 
 // pending is an image an engine holds, verified, under a temporary name
 // (ref), or by its ID alone when the engine held it before; tagged when
-// the tag named it already then (a rebuild without a change).
+// the tag named it already then (a rebuild without a change), which
+// commit checks again.
 type pending struct {
 	id, ref string
 	tagged  bool
@@ -108,19 +109,27 @@ type pending struct {
 // tagger is the part of the Engine API commit uses.
 type tagger interface {
 	ImageTag(ctx context.Context, source, target string) error
+	docker.Inspector
 	docker.Remover
 }
 
 // commit tags the image as tag, by its temporary name (which the engine
 // surely knows: an engine may name an image by a digest nix-docker never
-// saw), then takes the temporary name off.
+// saw), then takes the temporary name off. An image the tag named at
+// Deliver is not tagged again if the tag names it still (one inspect):
+// another build may have moved the tag since.
 func (p *pending) commit(ctx context.Context, c tagger, tag string) error {
 	src := p.ref
 	if src == "" {
 		src = p.id
 	}
-	if tag == "" || src == "" || (p.tagged && p.ref == "") {
+	if tag == "" || src == "" {
 		return nil
+	}
+	if p.tagged && p.ref == "" {
+		if got, err := c.ImageInspect(ctx, NormalTag(tag)); err == nil && got.ID == p.id {
+			return nil
+		}
 	}
 	if err := c.ImageTag(ctx, src, NormalTag(tag)); err != nil {
 		return fmt.Errorf("tagging %s as %s: %w", p.id, tag, err)

@@ -238,6 +238,35 @@ func TestRetagSkipped(t *testing.T) {
 	}
 }
 
+// TestRetagMovedTag: the tag named the image when Deliver looked, but
+// another build moved it before Commit: Commit tags again, and the tag
+// names this build's image.
+func TestRetagMovedTag(t *testing.T) {
+	f := newFakeClient()
+	img := smallImage(t, "/tmp")
+	classic := docker.Engine{Product: "Docker", Store: docker.StoreClassic, Local: true, Host: "unix:///fake.sock"}
+	for i := 0; i < 2; i++ { // the first build tags; the second finds the tag
+		e := NewEngine(f, classic, "app:v1", nil, false)
+		if _, err := e.Deliver(context.Background(), img); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 { // another build moves the tag
+			f.images["sha256:other"] = image.InspectResponse{ID: "sha256:other"}
+			f.images["app:v1"] = f.images["sha256:other"]
+		}
+		tags := f.tags
+		if err := e.Commit(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.images["app:v1"]; got.ID != img.ID() {
+			t.Errorf("build %d: app:v1 names %q after Commit, want %s", i+1, got.ID, img.ID())
+		}
+		if f.tags != tags+1 {
+			t.Errorf("build %d: %d tag calls, want 1", i+1, f.tags-tags)
+		}
+	}
+}
+
 // TestPending: a pending output is its output once made, and the reason
 // it could not be made for every method that needs it.
 func TestPending(t *testing.T) {

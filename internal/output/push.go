@@ -26,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/nix-docker/nix-docker/internal/cachedir"
 	"github.com/nix-docker/nix-docker/internal/image"
 	"github.com/nix-docker/nix-docker/internal/oci"
 )
@@ -97,13 +98,14 @@ func PushTransport() *http.Transport {
 // SpoolPrefix begins the name of a push's spool directory.
 const SpoolPrefix = "push-"
 
-// DefaultSpoolDir is where pushes keep their spools: beside the layer
-// cache (on disk, where /tmp may be memory), else the temporary
-// directory. A push removes its own; `nix-docker prune` removes those a
-// crash left.
+// DefaultSpoolDir is where pushes keep their spools: spool in
+// nix-docker's cache root (cachedir.Root: on disk, where /tmp may be
+// memory), else, when even that is refused, a directory of the push's own
+// in the temporary directory (Push makes it with os.MkdirTemp). A push
+// removes its own; `nix-docker prune` removes those a crash left.
 func DefaultSpoolDir() string {
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "nix-docker", "spool")
+	if d, err := cachedir.Root(); err == nil {
+		return filepath.Join(d, "spool")
 	}
 	return os.TempDir()
 }

@@ -40,7 +40,7 @@ type closureRecord struct {
 	Closure []nixbuild.PathInfo `json:"closure"`
 }
 
-// closureCacheDir is beside the layer cache.
+// closureCacheDir is beside the layer cache, in the cache root.
 func closureCacheDir(cache string) string {
 	return filepath.Join(filepath.Dir(cache), "closures")
 }
@@ -161,8 +161,10 @@ func boundClosures(dir string, max int) {
 }
 
 // pruneClosures removes the closure cache's records of store paths no
-// longer in the store (or no longer the same path), and anything else
-// in its directory that is not a record; it returns how many it removed.
+// longer in the store (or no longer the same path), records it cannot
+// read, and temporary files a crashed build left; it returns how many it
+// removed. It removes nothing else: only regular files named as the
+// closure cache names its own (*.json, .tmp-*).
 func pruneClosures(dir string) (int, error) {
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -174,13 +176,17 @@ func pruneClosures(dir string) (int, error) {
 	removed := 0
 	for _, e := range ents {
 		name := filepath.Join(dir, e.Name())
-		if info, err := e.Info(); err == nil && strings.HasPrefix(e.Name(), ".tmp-") && time.Since(info.ModTime()) <= time.Hour {
+		tmp, rec := strings.HasPrefix(e.Name(), ".tmp-"), strings.HasSuffix(e.Name(), ".json")
+		if !e.Type().IsRegular() || !tmp && !rec {
+			continue // not the closure cache's
+		}
+		if info, err := e.Info(); err == nil && tmp && time.Since(info.ModTime()) <= time.Hour {
 			continue // a build is writing it
 		}
-		if closureValid(name) {
+		if rec && closureValid(name) {
 			continue
 		}
-		if err := os.RemoveAll(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return removed, err
 		}
 		removed++

@@ -2,9 +2,11 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -33,7 +35,7 @@ func TestClosureCache(t *testing.T) {
 		t.Errorf("rebuild with the cached closure: image %s, want %s", id, first)
 	}
 
-	records, _ := filepath.Glob(filepath.Join(closureCacheDir(cacheDir()), "*.json"))
+	records, _ := filepath.Glob(filepath.Join(closureCacheDir(mustCacheDir(t)), "*.json"))
 	if len(records) != 1 {
 		t.Fatalf("closure records %v, want one", records)
 	}
@@ -64,7 +66,7 @@ func TestClosureCache(t *testing.T) {
 	if nix.closures != 4 {
 		t.Errorf("closure path gone: Nix asked for %d closures in all, want 4", nix.closures)
 	}
-	n, err := pruneClosures(closureCacheDir(cacheDir()))
+	n, err := pruneClosures(closureCacheDir(mustCacheDir(t)))
 	if err != nil || n != 1 {
 		t.Errorf("prune with a closure path gone: removed %d, %v; want the one record", n, err)
 	}
@@ -72,7 +74,7 @@ func TestClosureCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	build("after prune", 5)
-	if n, err := pruneClosures(closureCacheDir(cacheDir())); err != nil || n != 0 {
+	if n, err := pruneClosures(closureCacheDir(mustCacheDir(t))); err != nil || n != 0 {
 		t.Errorf("prune with every path there: removed %d, %v; want none", n, err)
 	}
 	build("rebuild after prune", 5)
@@ -98,4 +100,96 @@ func TestTrace(t *testing.T) {
 	if !slices.Equal(steps, want) {
 		t.Errorf("traced steps %q, want %q", steps, want)
 	}
+}
+
+// TestCacheFallbackPerUser: without HOME and XDG_CACHE_HOME (systemd
+// units, some CI), the layer records, closures and saved base layers go in
+// this user's own directory in TMPDIR (mode 0700), never in TMPDIR itself
+// where another user could plant a record.
+func TestCacheFallbackPerUser(t *testing.T) {
+	opts, nix := setup(t, appHCL)
+	tmp := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", "")
+	t.Setenv("HOME", "")
+	t.Setenv("TMPDIR", tmp)
+	_, outs := fileOutputs(t)
+	if _, err := Build(context.Background(), opts, Deps{Nix: nix, StoreRoot: nix.root}, outs); err != nil {
+		t.Fatal(err)
+	}
+	own := filepath.Join(tmp, fmt.Sprintf("nix-docker-%d", os.Getuid()))
+	ents, _ := os.ReadDir(tmp)
+	for _, e := range ents {
+		if filepath.Join(tmp, e.Name()) != own {
+			t.Errorf("the build left %s in TMPDIR, outside %s", e.Name(), own)
+		}
+	}
+	if info, err := os.Lstat(own); err != nil || !info.IsDir() || info.Mode().Perm() != 0o700 {
+		t.Fatalf("per-user cache directory: %v, %v; want a directory of mode 0700", info, err)
+	}
+	for _, sub := range []string{"layer-records", "closures"} {
+		if _, err := os.Stat(filepath.Join(own, sub)); err != nil {
+			t.Errorf("%s not in the per-user cache directory: %v", sub, err)
+		}
+	}
+	if bases := baseCacheDir(filepath.Join(own, "layer-records")); filepath.Dir(bases) != own {
+		t.Errorf("base layers in %s, want them in %s", bases, own)
+	}
+
+	// A directory of that name with other modes is refused, not used.
+	if err := os.Chmod(own, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	_, outs = fileOutputs(t)
+	if _, err := Build(context.Background(), opts, Deps{Nix: nix, StoreRoot: nix.root}, outs); err == nil || !strings.Contains(err.Error(), own) {
+		t.Errorf("build with a cache directory others can write: %v, want an error naming %s", err, own)
+	}
+}
+
+// TestPruneClosuresOwnFilesOnly: prune removes the closure cache's stale
+// records and temporary files, never anything else in its directory.
+func TestPruneClosuresOwnFilesOnly(t *testing.T) {
+	dir := t.TempDir()
+	keep := []string{"notes.txt", "sub/file", ".hidden"}
+	for _, k := range keep {
+		p := filepath.Join(dir, k)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("not ours"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gone := []string{"stale.json", ".tmp-123"}
+	for _, g := range gone {
+		if err := os.WriteFile(filepath.Join(dir, g), []byte("{"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(filepath.Join(dir, ".tmp-123"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	n, err := pruneClosures(dir)
+	if err != nil || n != len(gone) {
+		t.Errorf("pruneClosures: removed %d, %v; want %d", n, err, len(gone))
+	}
+	for _, k := range keep {
+		if _, err := os.Stat(filepath.Join(dir, k)); err != nil {
+			t.Errorf("prune removed %s, which is not the closure cache's: %v", k, err)
+		}
+	}
+	for _, g := range gone {
+		if _, err := os.Lstat(filepath.Join(dir, g)); err == nil {
+			t.Errorf("prune left %s", g)
+		}
+	}
+}
+
+func mustCacheDir(t *testing.T) string {
+	t.Helper()
+	dir, err := cacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

@@ -39,6 +39,9 @@ func HostStore(ctx context.Context, opts Options, deps Deps) (*HostResult, error
 }
 
 func (r *run) hostStore(ctx context.Context) (*HostResult, error) {
+	if r.cacheErr != nil {
+		return nil, r.cacheErr
+	}
 	p, err := r.load()
 	if err != nil {
 		return nil, err

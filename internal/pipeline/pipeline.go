@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -108,13 +107,16 @@ type run struct {
 	root   string
 	parser *schema.Parser
 	cache  string // the layer cache's records
-	bases  string // the tars of --from bases' layers, saved from the engine
+	// cacheErr is why there is no cache directory: a build needs one.
+	cacheErr error
+	bases    string // the tars of --from bases' layers, saved from the engine
 	// closures holds the closure cache's records (closures.go).
 	closures string
 }
 
 func newRun(opts Options, deps Deps) *run {
-	r := &run{opts: opts, nix: deps.Nix, engine: deps.Engine, root: deps.StoreRoot, parser: schema.NewParser(), cache: cacheDir()}
+	r := &run{opts: opts, nix: deps.Nix, engine: deps.Engine, root: deps.StoreRoot, parser: schema.NewParser()}
+	r.cache, r.cacheErr = cacheDir()
 	r.bases = baseCacheDir(r.cache)
 	r.closures = closureCacheDir(r.cache)
 	if r.nix == nil {
@@ -161,6 +163,9 @@ func Build(ctx context.Context, opts Options, deps Deps, outs []output.Output) (
 }
 
 func (r *run) build(ctx context.Context, outs []output.Output) (*Result, error) {
+	if r.cacheErr != nil {
+		return nil, r.cacheErr
+	}
 	end := r.timed("load and check the app file")
 	p, err := r.load()
 	end()
@@ -212,16 +217,16 @@ func (r *run) build(ctx context.Context, outs []output.Output) (*Result, error) 
 }
 
 // cacheDir is the layer cache: what builds learnt of each layer (its
-// digests and sizes), never its bytes.
-func cacheDir() string {
-	if d, err := image.DefaultCacheDir(); err == nil {
-		return d
-	}
-	return filepath.Join(os.TempDir(), "nix-docker-layer-records")
+// digests and sizes), never its bytes. It is layer-records in the cache
+// root (package cachedir), which also holds the closures and base-layers
+// beside it.
+func cacheDir() (string, error) {
+	return image.DefaultCacheDir()
 }
 
 // baseCacheDir is where the layers of --from bases are kept once saved
-// from the engine, beside the layer cache: nix-docker did not make them
+// from the engine, beside the layer cache in the cache root (never a
+// shared directory: cachedir.Root): nix-docker did not make them
 // and cannot make them again, so they are files (bounded by
 // MaxBaseBytes, removed by prune).
 func baseCacheDir(cache string) string {

@@ -33,7 +33,10 @@ type CacheResult struct {
 // from the engine when it needs them), and the whole layer tars earlier
 // versions kept.
 func PruneCache() (CacheResult, error) {
-	dir := cacheDir()
+	dir, err := cacheDir()
+	if err != nil {
+		return CacheResult{}, err
+	}
 	st, err := image.PruneCache(dir)
 	res := CacheResult{PruneStats: st}
 	if err != nil {
@@ -50,7 +53,9 @@ func PruneCache() (CacheResult, error) {
 			return res, err
 		}
 	}
-	removeStaleSpools(output.DefaultSpoolDir())
+	if spool := output.DefaultSpoolDir(); spool != os.TempDir() { // never sweep a shared directory
+		removeStaleSpools(spool)
+	}
 	return res, nil
 }
 
