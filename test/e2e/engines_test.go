@@ -385,8 +385,13 @@ func TestRemoteEngine(t *testing.T) {
 			switch {
 			case strings.Contains(p, "-nodejs-"):
 				node = p + "/bin/node"
-			case strings.HasSuffix(p, "-app"):
-				appDir = p
+			default:
+				// The app's own files: the node module names their
+				// path after package.json, so find it by its server.js
+				// (the store paths are the host's too).
+				if _, err := os.Stat(p + "/server.js"); err == nil {
+					appDir = p
+				}
 			}
 		}
 		if node == "" || appDir == "" {
