@@ -78,6 +78,14 @@ type testRegistry struct {
 	fail     func(r *http.Request) int
 }
 
+// set changes the registry's behaviour under its lock: the handlers of an
+// earlier push may still be running.
+func (reg *testRegistry) set(change func()) {
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	change()
+}
+
 func newTestRegistry(t *testing.T) *testRegistry {
 	t.Helper()
 	reg := &testRegistry{}
@@ -318,23 +326,27 @@ func TestPushFailures(t *testing.T) {
 		spoil func(reg *testRegistry)
 		want  string
 	}{
-		{"wrong password", func(reg *testRegistry) { reg.user = "user:other" }, "the registry refused the credentials (401 Unauthorized)"},
+		{"wrong password", func(reg *testRegistry) { reg.set(func() { reg.user = "user:other" }) }, "the registry refused the credentials (401 Unauthorized)"},
 		{"refused blob", func(reg *testRegistry) {
-			reg.fail = func(r *http.Request) int {
-				if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/blobs/uploads/") {
-					return http.StatusBadRequest
+			reg.set(func() {
+				reg.fail = func(r *http.Request) int {
+					if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/blobs/uploads/") {
+						return http.StatusBadRequest
+					}
+					return 0
 				}
-				return 0
-			}
+			})
 		}, "BLOB_UPLOAD_INVALID: refused by the test"},
 		{"stopped registry", func(reg *testRegistry) { reg.srv.Close() }, "cannot reach the registry"},
 		{"push denied", func(reg *testRegistry) {
-			reg.fail = func(r *http.Request) int {
-				if r.Method == http.MethodPost {
-					return http.StatusForbidden
+			reg.set(func() {
+				reg.fail = func(r *http.Request) int {
+					if r.Method == http.MethodPost {
+						return http.StatusForbidden
+					}
+					return 0
 				}
-				return 0
-			}
+			})
 		}, "the registry denied the push (403 Forbidden)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -355,7 +367,7 @@ func TestPushFailures(t *testing.T) {
 			if c.name == "stopped registry" {
 				return
 			}
-			reg.user, reg.fail = "", nil
+			reg.set(func() { reg.user, reg.fail = "", nil })
 			if got := tagged(t, ref); got != v1.ID() {
 				t.Errorf("after the failed push the tag names %s, want the previous %s", got, v1.ID())
 			}
