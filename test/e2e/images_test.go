@@ -304,12 +304,10 @@ func TestIncremental(t *testing.T) {
 	testutil.NeedDocker(t)
 	name := unique("nix-docker-e2e/incr")
 	tag := name + ":v2"
-	app := copyWebapp(t)
 	// Other tests build the same webapp in the same engine at the same
-	// time: a line of this test's own makes its app layer its own, so the
-	// first load must send it.
-	server := filepath.Join(filepath.Dir(app), "app", "server.js")
-	appendLine(t, server, "// "+name+"\n")
+	// time: uniqueApp's line of this test's own makes its app layer its
+	// own, so the first load must send it.
+	app := uniqueApp(t)
 	counter := countEngine(t)
 	env := []string{"DOCKER_HOST=" + counter.host}
 
@@ -328,6 +326,7 @@ func TestIncremental(t *testing.T) {
 		t.Errorf("first load sent %d and skipped %d layers of %d, want at least the app's sent, at most 16 in all (the default --max-layers)", first.sent, first.skipped, n)
 	}
 
+	server := filepath.Join(filepath.Dir(app), "app", "server.js")
 	js, err := os.ReadFile(server)
 	if err != nil {
 		t.Fatal(err)
@@ -684,17 +683,4 @@ func imageLoads(t *testing.T, since time.Time, id string) int {
 		}
 	}
 	return n
-}
-
-// appendLine appends line to file.
-func appendLine(t *testing.T, file, line string) {
-	t.Helper()
-	f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.WriteString(line); err != nil {
-		t.Fatal(err)
-	}
 }
