@@ -5,19 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/nix-docker/nix-docker/internal/contract"
+	quoting "github.com/nix-docker/nix-docker/internal/quote"
 )
 
-var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_'-]*$`)
-
-var keywords = map[string]bool{"if": true, "then": true, "else": true, "assert": true, "with": true, "let": true, "in": true, "rec": true, "inherit": true, "or": true}
-
 func attrName(a string) string {
-	if identifier.MatchString(a) && !keywords[a] {
+	if quoting.NixIdentifier(a) {
 		return a
 	}
 	return quote(a)

@@ -2,11 +2,12 @@ package project
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
+
+	"github.com/nix-docker/nix-docker/internal/quote"
 )
 
 // nixFunc is the raw Nix escape hatch: nix("pkgs.php.withExtensions (e: [ e.all.pdo ])")
@@ -77,12 +78,11 @@ func nixArgs(v cty.Value) (cty.Value, error) {
 	return cty.ObjectVal(attrs), nil
 }
 
-// nixKeywords cannot be bound; pkgs is already in the expression's scope.
-var nixKeywords = map[string]bool{"if": true, "then": true, "else": true, "assert": true, "with": true, "let": true, "in": true, "rec": true, "inherit": true, "or": true, "true": true, "false": true, "null": true, "pkgs": true}
+// unbindable are names a binding may not take besides Nix's keywords: the
+// builtin values, and pkgs, which the expression sees already.
+var unbindable = map[string]bool{"true": true, "false": true, "null": true, "pkgs": true}
 
-var nixIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_'-]*$`)
-
-func nixIdentifier(s string) bool { return nixIdent.MatchString(s) && !nixKeywords[s] }
+func nixIdentifier(s string) bool { return quote.NixIdentifier(s) && !unbindable[s] }
 
 // nixValueOK tells whether a value has a Nix counterpart: strings,
 // numbers, bools, null, lists and objects of them.

@@ -1,7 +1,8 @@
 // Package quote renders and checks values for the files they land in:
 // one function per target, each following that target's own lexical
 // rules (POSIX sh, Apache httpd, nginx, Redis, postgresql.conf, lighttpd,
-// PHP's ini files), and checks for paths, hosts and ports.
+// PHP's ini files), and checks for paths, hosts and ports; and whether a
+// name may stand unquoted in Nix (NixIdentifier).
 //
 // A quoting function returns the value as one token of its target, which
 // the target reads back as the value itself, or an error when the target
